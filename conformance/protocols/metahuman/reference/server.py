@@ -1,0 +1,329 @@
+"""The reference MetaHuman AI Chat server: python-socketio `AsyncServer` on aiohttp.
+
+It implements PROTOCOLS.md §1 with the [default] readings, with offline providers, and the
+faults of `faults.py` on demand. Bad input is answered with `custom.error` to the socket that
+sent it; nothing a client sends crashes the server or reaches another session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import functools
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+import socketio
+from aiohttp import web
+
+from conformance.audio import AudioDecodeError
+from conformance.protocols.metahuman.events import Event, Role
+from conformance.protocols.metahuman.reference import faults as f
+from conformance.protocols.metahuman.reference.config import SessionConfig, parse_session_update
+from conformance.protocols.metahuman.reference.deltas import plan, send_order
+from conformance.protocols.metahuman.reference.errors import (
+    AUDIO_NOT_DECODABLE,
+    EMPTY_BUFFER,
+    INTERNAL_ERROR,
+    PROVIDER_FAILURE,
+    SESSION_NOT_CONFIGURED,
+    UNKNOWN_EVENT,
+    CustomError,
+)
+from conformance.protocols.metahuman.reference.providers import ProviderError, Providers
+from conformance.protocols.metahuman.reference.session import Limits, Session, decode_chunk
+
+__all__ = ["ReferenceServer", "Refusal"]
+
+log = logging.getLogger("conformance.reference.metahuman")
+
+# The events each role may send; anything else is answered with UNKNOWN_EVENT.
+_SENDER_EVENTS = frozenset(
+    {Event.SESSION_UPDATE, Event.INPUT_BUFFER_APPEND, Event.INPUT_BUFFER_COMMIT}
+)
+
+Handler = Callable[..., Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A refused handshake: CONNECT_ERROR `{message, data: {message, statusCode}}`."""
+
+    status_code: int
+    message: str
+
+    def exception(self) -> socketio.exceptions.ConnectionRefusedError:
+        return socketio.exceptions.ConnectionRefusedError(
+            self.message, {"message": self.message, "statusCode": self.status_code}
+        )
+
+
+@dataclass(slots=True)
+class _Peer:
+    role: Role | None  # None: the single-client deployment, Sender and Receiver at once
+    session: Session | None = None
+
+
+class ReferenceServer:
+    """One server: its sessions, its peers, its providers and the faults it runs with."""
+
+    def __init__(
+        self,
+        *,
+        faults: f.ActiveFaults | None = None,
+        providers: Providers | None = None,
+        limits: Limits | None = None,
+        token: str | None = None,
+        path: str = "socket.io",
+        namespace: str = "/",
+        slow_first_audio_s: float = 8.0,
+    ) -> None:
+        self.faults = faults or f.ActiveFaults()
+        self.providers = providers or Providers()
+        self.limits = limits or Limits()
+        self.token = token
+        self.path = path.strip("/")
+        self.namespace = namespace
+        self.slow_first_audio_s = slow_first_audio_s  # the delay of the slow-first-audio fault
+        self.sessions: dict[str, Session] = {}
+        self.peers: dict[str, _Peer] = {}
+        # Headroom over the chunk limit, so an oversized chunk reaches the handler and gets
+        # PAYLOAD_TOO_LARGE instead of Engine.IO closing the connection.
+        self.sio = socketio.AsyncServer(
+            async_mode="aiohttp",
+            cors_allowed_origins="*",
+            max_http_buffer_size=4 * self.limits.max_chunk_bytes + (64 << 10),
+        )
+        self.sio.on("connect", self._connect, namespace=namespace)
+        self.sio.on("disconnect", self._disconnect, namespace=namespace)
+        routes: Mapping[str, Handler] = {
+            Event.SESSION_UPDATE: self._session_update,
+            Event.INPUT_BUFFER_APPEND: self._append,
+            Event.INPUT_BUFFER_COMMIT: self._commit,
+        }
+        for event, handler in routes.items():
+            self.sio.on(event, self._guarded(event, handler), namespace=namespace)
+        self.sio.on("*", self._unknown_event, namespace=namespace)
+
+    def attach(self, app: web.Application) -> web.Application:
+        """Serve the protocol on an aiohttp application."""
+        self.sio.attach(app, socketio_path=self.path)
+        return app
+
+    # --- handshake ------------------------------------------------------------------------
+
+    async def _connect(self, sid: str, environ: Mapping[str, Any], auth: Any = None) -> None:
+        # The [default] handshake is the CONNECT auth payload; query parameters serve clients
+        # that cannot send one. The auth payload wins.
+        params: dict[str, Any] = dict(parse_qsl(str(environ.get("QUERY_STRING", ""))))
+        if isinstance(auth, Mapping):
+            params.update(auth)
+        elif auth is not None:
+            raise Refusal(400, "handshake auth must be an object").exception()
+        if self.token is not None and params.get("token") != self.token:
+            raise Refusal(401, "missing or invalid token").exception()
+        role_name = params.get("role")
+        if role_name in (None, ""):
+            role = None
+        elif role_name in (Role.SENDER, Role.RECEIVER):
+            role = Role(role_name)
+        else:
+            raise Refusal(
+                400, f"unknown role {role_name!r}; use 'sender' or 'receiver'"
+            ).exception()
+        session_id = params.get("sessionId")
+        peer = _Peer(role=role)
+        if role is Role.RECEIVER:
+            peer.session = self._joinable(session_id)
+            if peer.session is not None:
+                peer.session.receivers.add(sid)
+                await self.sio.enter_room(sid, peer.session.id, namespace=self.namespace)
+        elif session_id is not None:
+            peer.session = self._resumable(session_id)
+            peer.session.sender = sid
+            if role is None:
+                peer.session.receivers.add(sid)
+                await self.sio.enter_room(sid, peer.session.id, namespace=self.namespace)
+        self.peers[sid] = peer
+
+    def _joinable(self, session_id: Any) -> Session | None:
+        if not isinstance(session_id, str) or not session_id:
+            raise Refusal(400, "a receiver must name the sessionId it joins").exception()
+        session = self.sessions.get(session_id)
+        if session is None and not self.faults.active(f.ACCEPT_UNKNOWN_RECEIVER):
+            raise Refusal(404, f"no session {session_id}").exception()
+        return session
+
+    def _resumable(self, session_id: Any) -> Session:
+        # A Sender naming a sessionId resumes that session (after a reconnect).
+        session = self.sessions.get(session_id) if isinstance(session_id, str) else None
+        if session is None:
+            raise Refusal(404, f"no session {session_id}").exception()
+        if session.sender is not None:
+            raise Refusal(409, f"session {session_id} already has a sender").exception()
+        return session
+
+    async def _disconnect(self, sid: str, reason: Any = None) -> None:
+        peer = self.peers.pop(sid, None)
+        if peer is None or peer.session is None:
+            return
+        session = peer.session
+        session.receivers.discard(sid)
+        if session.sender == sid:
+            session.sender = None
+        if session.abandoned:
+            self.sessions.pop(session.id, None)
+
+    # --- events ---------------------------------------------------------------------------
+
+    def _guarded(self, event: str, handler: Handler) -> Handler:
+        """Answer a handler's failure with `custom.error` to the socket that sent the event."""
+
+        @functools.wraps(handler)
+        async def guarded(sid: str, *args: Any) -> None:
+            peer = self.peers.get(sid)
+            if peer is None:
+                return
+            try:
+                if peer.role is Role.RECEIVER and event in _SENDER_EVENTS:
+                    raise CustomError(UNKNOWN_EVENT, f"a receiver may not send {event}")
+                await handler(sid, peer, *args)
+            except CustomError as error:
+                await self._error(sid, error)
+            except Exception:
+                log.exception("handler of %s failed", event)
+                await self._error(sid, CustomError(INTERNAL_ERROR, f"while handling {event}"))
+
+        return guarded
+
+    async def _unknown_event(self, event: str, sid: str, *args: Any) -> None:
+        await self._error(sid, CustomError(UNKNOWN_EVENT, repr(event)))
+
+    async def _error(self, sid: str, error: CustomError) -> None:
+        payload = error.payload()
+        if self.faults.active(f.ERROR_WITHOUT_ERROR_ID):
+            del payload["errorId"]
+        await self.sio.emit(Event.CUSTOM_ERROR, payload, to=sid, namespace=self.namespace)
+
+    async def _session_update(self, sid: str, peer: _Peer, *args: Any) -> None:
+        try:
+            config = parse_session_update(args[0] if args else None)
+        except CustomError:
+            if self.faults.active(f.DISCONNECT_ON_BAD_UPDATE):
+                await self.sio.disconnect(sid, namespace=self.namespace)
+                return
+            raise
+        if peer.session is None:
+            peer.session = Session(config=config, sender=sid)
+            peer.session.buffer.limits = self.limits
+            self.sessions[peer.session.id] = peer.session
+            if peer.role is None:
+                peer.session.receivers.add(sid)
+                await self.sio.enter_room(sid, peer.session.id, namespace=self.namespace)
+        else:
+            peer.session.config = config
+        session_id = peer.session.id
+        if self.faults.active(f.UPDATED_ID_NOT_UUID):
+            session_id = f"session-{session_id[:8]}"
+        await self._emit(Event.SESSION_UPDATED, {"sessionId": session_id, "success": True}, sid)
+
+    async def _append(self, sid: str, peer: _Peer, *args: Any) -> None:
+        session = _configured(peer)
+        first = session.buffer.append(decode_chunk(args[0] if args else None))
+        if self.faults.active(f.NO_INITIALIZED):
+            return
+        if first or self.faults.active(f.INITIALIZED_EVERY_CHUNK):
+            session_id = session.id
+            if self.faults.active(f.SESSION_ID_CHANGES):
+                session_id = str(uuid.uuid4())
+            await self._emit(Event.INPUT_BUFFER_INITIALIZED, {"sessionId": session_id}, sid)
+
+    async def _commit(self, sid: str, peer: _Peer, *args: Any) -> None:
+        session = _configured(peer)
+        try:
+            data = session.buffer.take()
+        except CustomError as error:
+            if error.kind is EMPTY_BUFFER and self.faults.active(f.NO_ERROR_ON_EMPTY_COMMIT):
+                return
+            raise
+        config = session.config  # the turn keeps the config it was committed with
+        async with session.turn_lock:
+            await self._turn(sid, session, config, data)
+
+    # --- a turn: STT -> LLM -> TTS ----------------------------------------------------------
+
+    async def _turn(self, sid: str, session: Session, config: SessionConfig, data: bytes) -> None:
+        try:
+            heard = await self.providers.stt.transcribe(data, config.stt)
+            transcribed: dict[str, Any] = {
+                "text": heard.text,
+                "sentiment": heard.sentiment,
+                "language": heard.language,
+            }
+            if self.faults.active(f.MISSING_LANGUAGE):
+                del transcribed["language"]
+            await self._emit(Event.REQUEST_TRANSCRIBE_DONE, transcribed, sid)
+            answer = await self.providers.llm.complete(heard.text, config.llm)
+        except AudioDecodeError as exc:
+            raise CustomError(AUDIO_NOT_DECODABLE, str(exc)) from None
+        except ProviderError as exc:
+            raise CustomError(PROVIDER_FAILURE, str(exc)) from None
+        await self._respond(session, Event.RESPONSE_TEXT, {"text": answer})
+
+        tts = config.tts
+        deltas = self.faults.rewrite_plan(
+            send_order(plan(answer, tts.response_type), tts.is_ordered)
+        )
+        synthesized: dict[str, bytes] = {}
+        for index, delta in enumerate(deltas):
+            if delta.text not in synthesized:
+                try:
+                    synthesized[delta.text] = await self.providers.tts.synthesize(delta.text, tts)
+                except ProviderError as exc:
+                    raise CustomError(PROVIDER_FAILURE, str(exc)) from None
+            sound = synthesized[delta.text]
+            payload = self.faults.rewrite_payload(
+                index,
+                {
+                    "id": delta.id,
+                    "text": delta.text,
+                    # isBase64 false: bytes travel as a Socket.IO binary attachment.
+                    "audio": _b64(sound) if tts.is_base64 else sound,
+                    "isBase64": tts.is_base64,
+                    "done": delta.done,
+                    "streamPartDone": delta.stream_part_done,
+                    "totalNumber": delta.total_number,
+                },
+            )
+            if index == 0 and self.faults.active(f.SLOW_FIRST_AUDIO):
+                await asyncio.sleep(self.slow_first_audio_s)
+            await self._respond(session, Event.RESPONSE_AUDIO_DELTA, payload)
+
+    async def _respond(self, session: Session, event: Event, payload: dict[str, Any]) -> None:
+        """Send a response event to the Receivers of the session, and no one else."""
+        if self.faults.active(f.LEAK_TO_OTHER_SESSION):
+            for other in list(self.sessions.values()):
+                await self._emit(event, payload, other.id)
+        elif event is Event.RESPONSE_TEXT and self.faults.active(f.TEXT_TO_SENDER_ONLY):
+            if session.sender is not None:
+                await self._emit(event, payload, session.sender)
+        else:
+            await self._emit(event, payload, session.id)
+
+    async def _emit(self, event: Event, payload: dict[str, Any], to: str) -> None:
+        # `to` is never None here: python-socketio would broadcast to everyone.
+        await self.sio.emit(event, payload, to=to, namespace=self.namespace)
+
+
+def _configured(peer: _Peer) -> Session:
+    if peer.session is None:
+        raise CustomError(SESSION_NOT_CONFIGURED, "send session.update first")
+    return peer.session
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")

@@ -1,0 +1,1 @@
+"""Transports: how the harness talks to a server under test."""

@@ -1,0 +1,144 @@
+"""Shared fixtures: a reference server on 127.0.0.1 (port 0) and recorded Socket.IO peers."""
+
+from __future__ import annotations
+
+import base64
+import copy
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from typing import Any, Protocol
+
+import pytest
+from aiohttp import web
+
+from conformance.engine.transcript import Transcript
+from conformance.fixtures import clip
+from conformance.hosting import running
+from conformance.protocols.metahuman.reference.faults import ActiveFaults
+from conformance.protocols.metahuman.reference.providers import Providers
+from conformance.protocols.metahuman.reference.server import ReferenceServer
+from conformance.transports.socketio import SocketIOPeer
+
+# The seed's own session.update example (seed 001), with a real voice and speed 1.
+SESSION_UPDATE: dict[str, Any] = {
+    "STT": {
+        "provider": {"name": "openai", "title": "OpenAI"},
+        "model": "whisper-1",
+        "mediaFormat": "mp3",
+        "languageCode": "en-US",
+        "sentimentAnalysis": False,
+        "prompt": "string",
+    },
+    "LLM": {
+        "model": "gpt-4o",
+        "prompt": "You are useful MetaHuman assistant",
+        "temperature": 1,
+        "stop": ["string"],
+        "maxToken": 0,
+        "provider": {"name": "aigames", "title": "AI_Games"},
+        "name": "string",
+        "stream": False,
+    },
+    "TTS": {
+        "provider": {"name": "openai", "title": "OpenAI"},
+        "model": "tts-1",
+        "responseType": {"name": "single", "title": "Single"},
+        "languageCode": "en-US",
+        "voice": "alloy",
+        "speed": 1,
+        "ssmlGender": {"name": "unspecified", "title": "Unspecified"},
+        "stream": False,
+        "isBase64": True,
+        "isOrdered": True,
+    },
+}
+
+
+def session_update(
+    response_type: str = "single",
+    *,
+    is_base64: bool = True,
+    is_ordered: bool = True,
+    media_format: str = "mp3",
+    **sections: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The seed's session.update with TTS flags set and sections merged in."""
+    payload = copy.deepcopy(SESSION_UPDATE)
+    payload["TTS"].update(
+        responseType={"name": response_type, "title": response_type.title()},
+        isBase64=is_base64,
+        isOrdered=is_ordered,
+    )
+    payload["STT"]["mediaFormat"] = media_format
+    for name, values in sections.items():
+        payload[name].update(values)
+    return payload
+
+
+def chunks(data: bytes, size: int) -> list[str]:
+    """The base64 chunks of `data`, split every `size` bytes."""
+    return [base64.b64encode(data[i : i + size]).decode() for i in range(0, len(data), size)]
+
+
+def fixture_audio(name: str = "hello_weather", fmt: str = "mp3") -> bytes:
+    return clip(name).files[fmt].read_bytes()
+
+
+class ServerFactory(Protocol):
+    def __call__(
+        self,
+        faults: Iterable[str] = (),
+        *,
+        providers: Providers | None = None,
+        token: str | None = None,
+        slow_first_audio_s: float = 8.0,
+    ) -> Awaitable[str]: ...
+
+
+@pytest.fixture
+async def reference() -> AsyncIterator[ServerFactory]:
+    """Start reference servers on 127.0.0.1, port 0; each call gives a URL."""
+    stack: list[Any] = []
+
+    async def start(
+        faults: Iterable[str] = (),
+        *,
+        providers: Providers | None = None,
+        token: str | None = None,
+        slow_first_audio_s: float = 8.0,
+    ) -> str:
+        server = ReferenceServer(
+            faults=ActiveFaults(faults),
+            providers=providers,
+            token=token,
+            slow_first_audio_s=slow_first_audio_s,
+        )
+        context = running(server.attach(web.Application()))
+        stack.append(context)
+        return await context.__aenter__()
+
+    yield start
+    for context in reversed(stack):
+        await context.__aexit__(None, None, None)
+
+
+PeerFactory = Callable[..., Awaitable[SocketIOPeer]]
+
+
+@pytest.fixture
+async def peer() -> AsyncIterator[PeerFactory]:
+    """Connected Socket.IO peers sharing one transcript, closed at teardown."""
+    transcript = Transcript()
+    peers: list[SocketIOPeer] = []
+
+    async def connect(
+        url: str, name: str = "sender", *, connect: bool = True, **auth: Any
+    ) -> SocketIOPeer:
+        made = SocketIOPeer(url, name=name, transcript=transcript, auth=auth or None)
+        peers.append(made)
+        if connect:
+            await made.connect()
+        return made
+
+    yield connect
+    for made in peers:
+        await made.close()

@@ -1,0 +1,33 @@
+"""The README documents what the code serves: every fault and every error of the catalogue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conformance.protocols.metahuman.reference.errors import CATALOGUE
+from conformance.protocols.metahuman.reference.faults import FAULTS
+
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+
+
+def test_every_fault_is_documented() -> None:
+    """Each fault has its row, with its clause, in the README's fault catalogue."""
+    for fault in FAULTS.values():
+        assert f"| `{fault.name}` | {fault.summary} | {fault.clause} |" in README
+
+
+def test_every_error_is_documented() -> None:
+    """Each custom.error of the catalogue has its row in the README."""
+    for error in CATALOGUE:
+        assert f"| {error.error_id} | `{error.name}` | {error.message} |" in README
+
+
+def test_every_serve_flag_is_documented() -> None:
+    """Each flag of `conformance serve` appears in the README."""
+    from conformance.cli import _parser
+
+    serve = _parser()._subparsers._group_actions[0].choices["serve"]  # type: ignore[union-attr]
+    for action in serve._actions:
+        for flag in action.option_strings:
+            if flag.startswith("--") and flag != "--help":
+                assert flag in README, flag
