@@ -64,7 +64,8 @@ async def _run(sessions: int, turns: int) -> None:
     print(
         f"sessions={sessions:<4} turns={len(latencies):<5} wall={elapsed:6.2f}s "
         f"turns/s={len(latencies) / elapsed:6.1f} "
-        f"commit->first audio p50={1000 * statistics.median(latencies):7.1f}ms p99={1000 * p99:7.1f}ms",
+        f"commit->first audio p50={1000 * statistics.median(latencies):7.1f}ms "
+        f"p99={1000 * p99:7.1f}ms",
         flush=True,
     )
 

@@ -10,13 +10,17 @@ import argparse
 import asyncio
 import logging
 import os
+import shlex
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+import pytest
 from aiohttp import web
 
-from conformance import __version__, audio
+from conformance import __version__, audio, protocols
 from conformance.hosting import serve_until_stopped
+from conformance.profiles import ProfileError, load_profile
 from conformance.protocols.metahuman.reference.faults import FAULTS, ActiveFaults
 from conformance.protocols.metahuman.reference.providers import OfflineTextToSpeech, Providers
 from conformance.protocols.metahuman.reference.server import ReferenceServer
@@ -69,6 +73,24 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--log-level", default="warning", choices=["debug", "info", "warning", "error"]
     )
+
+    run = commands.add_parser(
+        "run",
+        help="run the conformance suite against a server (default: the embedded one)",
+        description="Run the case catalogue against a server and write the reports. Arguments "
+        "after `--` go to pytest (for example `-- -x --lf`).",
+    )
+    run.add_argument("--url", help="the server under test; none: start the embedded server")
+    run.add_argument("--protocol", help=f"one of {', '.join(protocols.names())}")
+    run.add_argument("--profile", type=Path, help="the target's profile (YAML); default: built-in")
+    run.add_argument("--case", action="append", default=[], metavar="GLOB", help="only these")
+    run.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="skip these")
+    run.add_argument("--strict", action="store_true", help="a broken SHOULD fails the run too")
+    run.add_argument("--report-dir", type=Path, default=Path("reports"), help="default %(default)s")
+    run.add_argument("pytest_args", nargs="*", help=argparse.SUPPRESS)
+
+    listing = commands.add_parser("list", help="print the case catalogue without running it")
+    listing.add_argument("--protocol", default="metahuman", choices=protocols.names())
     return parser
 
 
@@ -114,11 +136,77 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    try:
+        profile = load_profile(args.profile, protocol=args.protocol)
+    except ProfileError as exc:
+        raise UsageError(f"invalid profile: {exc}") from None
+    anchor = args.profile or _builtin_profile_path(profile.protocol)
+    rerun = ["conformance", "run"]
+    for flag, value in (
+        ("--url", args.url),
+        ("--protocol", args.protocol),
+        ("--profile", args.profile),
+    ):
+        if value:
+            rerun += [flag, str(value)]
+    if args.report_dir != Path("reports"):
+        rerun += ["--report-dir", str(args.report_dir)]
+    pytest_args = [
+        str(anchor),
+        "-p",
+        "conformance.pytest_plugin",
+        "-c",
+        str(Path(__file__).with_name("run.ini")),
+        "--rootdir",
+        str(Path.cwd()),
+        "-o",
+        f"cache_dir={args.report_dir / '.cache'}",
+        "--junitxml",
+        str(args.report_dir / "junit.xml"),
+        "--conformance-report-dir",
+        str(args.report_dir),
+        "--conformance-command",
+        shlex.join(rerun),
+    ]
+    if args.url:
+        pytest_args += ["--conformance-url", args.url]
+    if args.protocol:
+        pytest_args += ["--conformance-protocol", args.protocol]
+    if args.strict:
+        pytest_args.append("--conformance-strict")
+    for glob in args.case:
+        pytest_args += ["--conformance-case", glob]
+    for glob in args.exclude:
+        pytest_args += ["--conformance-exclude", glob]
+    code = pytest.main([*pytest_args, *args.pytest_args])
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        raise UsageError("no case matches --case/--exclude; `conformance list` shows the ids")
+    if code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        return int(code)
+    return USAGE_ERROR  # usage error (already printed by pytest), interrupted, internal error
+
+
+def _builtin_profile_path(protocol: str) -> Path:
+    # The built-in profile file anchors the collection when the user gives none.
+    return Path(__file__).parent / "protocols" / protocol / "profile.yaml"
+
+
+def _list(args: argparse.Namespace) -> int:
+    for case in protocols.plugin(args.protocol).catalogue():
+        print(f"{case.id:<38} {case.level.value:<6} {case.area:<22} {case.clause}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "serve":
             return _serve(args)
+        if args.command == "run":
+            return _run(args)
+        if args.command == "list":
+            return _list(args)
     except UsageError as exc:
         print(f"conformance: error: {exc}", file=sys.stderr)
         return USAGE_ERROR

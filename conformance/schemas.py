@@ -29,7 +29,6 @@ from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing._core import Resolver  # not re-exported by referencing; typing only
 from referencing.jsonschema import DRAFT202012
@@ -99,9 +98,7 @@ def _files(protocol: str) -> dict[str, Path]:
     if protocol not in known:
         raise UnknownSchemaError(f"unknown protocol {protocol!r}; known: {', '.join(known)}")
     folder = data_root() / "schemas" / protocol / "messages"
-    return {
-        path.name.removesuffix(_SUFFIX): path for path in sorted(folder.glob(f"*{_SUFFIX}"))
-    }
+    return {path.name.removesuffix(_SUFFIX): path for path in sorted(folder.glob(f"*{_SUFFIX}"))}
 
 
 def _known(protocol: str, message: str, names: Iterable[str]) -> None:
@@ -186,7 +183,6 @@ def validator(protocol: str, message: str) -> Draft202012Validator:
 
 def errors(protocol: str, message: str, payload: Any) -> list[SchemaViolation]:
     """Every way `payload` breaks the schema of `message`, sorted by path; [] when it conforms."""
-    error: ValidationError
     found = [
         SchemaViolation(_pointer(error.absolute_path), error.message)
         for error in validator(protocol, message).iter_errors(_present(payload))

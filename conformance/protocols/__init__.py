@@ -1,0 +1,57 @@
+"""The protocols the suite knows: each a plug-in with its schemas, cases, reference server,
+faults and built-in profile. Nothing outside a protocol's folder knows its event names."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from conformance.engine.model import Case
+
+__all__ = ["FaultInfo", "ProtocolPlugin", "names", "plugin"]
+
+# name -> module defining PLUGIN; imported on first use.
+_REGISTRY = {"metahuman": "conformance.protocols.metahuman.plugin"}
+
+
+class FaultInfo(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def clause(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProtocolPlugin:
+    name: str
+    title: str
+    builtin_profile: Callable[[], Mapping[str, Any]]
+    profile_schema: Callable[[], Mapping[str, Any]]
+    catalogue: Callable[[], Sequence[Case]]
+    faults: Callable[[], Mapping[str, FaultInfo]]
+    # faults -> the reference server's aiohttp application (raises KeyError on unknown fault)
+    reference_app: Callable[[Sequence[str]], web.Application]
+    # which cases each fault must make FAILED (the kill matrix of the selftest)
+    kill_matrix: Callable[[], Mapping[str, Sequence[str]]]
+
+
+def names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+@cache
+def plugin(name: str) -> ProtocolPlugin:
+    """The plug-in of a protocol; KeyError naming the known ones."""
+    if name not in _REGISTRY:
+        raise KeyError(f"unknown protocol {name!r}; known: {', '.join(names())}")
+    loaded: ProtocolPlugin = importlib.import_module(_REGISTRY[name]).PLUGIN
+    return loaded

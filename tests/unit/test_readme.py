@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
+from conformance.cli import _parser
 from conformance.protocols.metahuman.reference.errors import CATALOGUE
 from conformance.protocols.metahuman.reference.faults import FAULTS
 
@@ -23,11 +25,10 @@ def test_every_error_is_documented() -> None:
 
 
 def test_every_serve_flag_is_documented() -> None:
-    """Each flag of `conformance serve` appears in the README."""
-    from conformance.cli import _parser
-
-    serve = _parser()._subparsers._group_actions[0].choices["serve"]  # type: ignore[union-attr]
-    for action in serve._actions:
-        for flag in action.option_strings:
-            if flag.startswith("--") and flag != "--help":
-                assert flag in README, flag
+    """Each flag of every `conformance` command appears in the README."""
+    commands = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, command in commands.choices.items():
+        for action in command._actions:
+            for flag in action.option_strings:
+                if flag.startswith("--") and flag != "--help":
+                    assert f"{flag}" in README, f"{name} {flag}"

@@ -1,0 +1,115 @@
+"""What a case runs with: the target, its profile, recorders, shared scenarios, and checks.
+
+A scenario is an expensive exchange several cases judge (one turn in one TTS mode, say). It
+runs once per run, the first time a case asks for it, with a recorder of its own; every case
+that uses it shows its wire log. A scenario records what the server did and never judges.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+from conformance.engine.model import Case, HarnessError, Unsupported, Violation
+from conformance.engine.transcript import Transcript
+from conformance.profiles import Profile
+
+__all__ = ["CaseContext", "Env", "Recorder", "ScenarioCache"]
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class Recorder:
+    """The wire log and measurements of one case or scenario."""
+
+    transcript: Transcript = field(default_factory=Transcript)
+    latencies_ms: dict[str, float] = field(default_factory=dict)
+    audio: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True, kw_only=True)
+class Env:
+    """The target and where to record: all a protocol's client needs to talk to it."""
+
+    url: str
+    profile: Profile
+    recorder: Recorder
+    report_dir: Path
+
+    def timeout(self, name: str) -> float:
+        return self.profile.timeout(name)
+
+
+@dataclass(slots=True)
+class _Outcome:
+    value: Any = None
+    error: BaseException | None = None
+    recorder: Recorder = field(default_factory=Recorder)
+    seconds: float = 0.0
+
+
+@dataclass(slots=True)
+class ScenarioCache:
+    """Scenario outcomes of one run, by key."""
+
+    outcomes: dict[str, _Outcome] = field(default_factory=dict)
+
+
+@dataclass(slots=True, kw_only=True)
+class CaseContext(Env):
+    """A case's view: its own recorder, the scenarios it used, and the ways to judge."""
+
+    case: Case
+    scenarios: ScenarioCache
+    used: list[tuple[str, Recorder]] = field(default_factory=list)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.case.params)
+
+    async def scenario(self, key: str, run: Callable[[Env], Awaitable[T]]) -> T:
+        """Run `run` once per run under `key`; later cases get the same outcome."""
+        outcome = self.scenarios.outcomes.get(key)
+        if outcome is None:
+            outcome = _Outcome()
+            env = Env(
+                url=self.url,
+                profile=self.profile,
+                recorder=outcome.recorder,
+                report_dir=self.report_dir,
+            )
+            started = time.monotonic()
+            try:
+                outcome.value = await run(env)
+            except Exception as exc:  # kept, so every case that needs it reports the same
+                outcome.error = exc
+            outcome.seconds = time.monotonic() - started
+            self.scenarios.outcomes[key] = outcome
+        self.used.append((key, outcome.recorder))
+        if outcome.error is not None:
+            raise outcome.error
+        result: T = outcome.value
+        return result
+
+    # --- judging ---------------------------------------------------------------------------
+
+    def fail(self, message: str, *, expected: str, observed: str) -> NoReturn:
+        raise Violation(message, expected=expected, observed=observed)
+
+    def check(self, holds: bool, message: str, *, expected: str, observed: str) -> None:
+        if not holds:
+            self.fail(message, expected=expected, observed=observed)
+
+    def unsupported(self, reason: str) -> NoReturn:
+        raise Unsupported(reason)
+
+    def harness(self, reason: str) -> NoReturn:
+        raise HarnessError(reason)
+
+    def note(self, text: str) -> None:
+        self.recorder.notes.append(text)

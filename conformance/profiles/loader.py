@@ -1,0 +1,146 @@
+"""Load a target profile (YAML), validate it, and fill in the protocol's defaults.
+
+The schema is the shared `profile.schema.json` with the protocol's own keys merged in; the
+built-in profile of the protocol gives every default, and a user's profile overrides it key
+by key (mappings merge, everything else replaces). A bad profile raises `ProfileError` whose
+message names the file, the field's path and what is allowed.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from conformance import protocols
+
+__all__ = ["Profile", "ProfileError", "load_profile", "merge"]
+
+
+class ProfileError(ValueError):
+    """A profile that cannot be used; the message says where and how to fix it."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Profile:
+    """A validated profile; `data` holds every key, defaults filled in."""
+
+    protocol: str
+    source: str  # the file, or "built-in:<protocol>"
+    data: Mapping[str, Any]
+
+    @property
+    def url(self) -> str | None:
+        url = self.data.get("url")
+        return str(url) if url else None
+
+    def timeout(self, name: str) -> float:
+        return float(self.data["timeouts"][name])
+
+    def section(self, name: str) -> Mapping[str, Any]:
+        value = self.data.get(name, {})
+        return value if isinstance(value, Mapping) else {}
+
+
+def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """`override` over `base`: mappings merge recursively, anything else replaces."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+@cache
+def _common_schema() -> dict[str, Any]:
+    text = resources.files("conformance.profiles").joinpath("profile.schema.json").read_text()
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def schema_for(protocol_schema: Mapping[str, Any]) -> dict[str, Any]:
+    """The shared schema with a protocol's own top-level keys merged in."""
+    schema = copy.deepcopy(_common_schema())
+    schema["properties"].update(copy.deepcopy(dict(protocol_schema.get("properties", {}))))
+    schema.setdefault("$defs", {}).update(copy.deepcopy(dict(protocol_schema.get("$defs", {}))))
+    return schema
+
+
+def _read(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ProfileError(f"{path}: cannot read the profile: {exc.strerror or exc}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or exc
+        raise ProfileError(f"{path}: not valid YAML{where}: {problem}") from None
+
+
+def _pointer(path: Any) -> str:
+    return "/" + "/".join(str(p) for p in path) if path else "/"
+
+
+def _explain(error: jsonschema.ValidationError) -> str:
+    """One error in words a user can act on: what is wrong and what is allowed."""
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    hint = ""
+    if error.validator == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        hint = f"; allowed keys: {', '.join(allowed)}"
+    elif error.validator == "enum":
+        hint = ""  # the message already lists the allowed values
+    elif schema.get("description"):
+        hint = f" ({schema['description']})"
+    return f"{error.message}{hint}"
+
+
+def validate(data: Any, schema: Mapping[str, Any], source: str) -> None:
+    """Raise ProfileError for the first (deepest-path first) violation of the schema."""
+    if not isinstance(data, Mapping):
+        raise ProfileError(f"{source}: a profile is a mapping of keys, not {type(data).__name__}")
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(data), key=lambda e: (-len(e.absolute_path), e.message))
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ProfileError(f"{source}: {_pointer(first.absolute_path)}: {_explain(first)}{more}")
+
+
+def load_profile(path: Path | None, *, protocol: str | None = None) -> Profile:
+    """The profile at `path` over its protocol's built-in profile, or the built-in alone.
+
+    `protocol` (from `--protocol`) picks the built-in when there is no file, and must agree
+    with the file's `protocol` when there is one.
+    """
+    raw: Any = {"protocol": protocol or "metahuman"} if path is None else _read(path)
+    source = f"built-in:{raw.get('protocol')}" if path is None else str(path)
+    if not isinstance(raw, Mapping):
+        raise ProfileError(f"{source}: a profile is a mapping of keys, not {type(raw).__name__}")
+    name = raw.get("protocol")
+    if not isinstance(name, str):
+        raise ProfileError(f"{source}: /protocol: required, one of {', '.join(protocols.names())}")
+    if protocol is not None and name != protocol:
+        raise ProfileError(f"{source}: /protocol: the profile is for {name!r}, not {protocol!r}")
+    try:
+        plugin = protocols.plugin(name)
+    except KeyError as exc:
+        raise ProfileError(f"{source}: /protocol: {exc.args[0]}") from None
+    schema = schema_for(plugin.profile_schema())
+    validate(raw, schema | {"required": ["protocol"]}, source)
+    data = merge(plugin.builtin_profile(), raw)
+    validate(data, schema, source)
+    return Profile(protocol=name, source=source, data=data)

@@ -1,0 +1,127 @@
+"""What the MetaHuman cases share: the catalogue, clause sources, modes, and judging helpers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance import schemas
+from conformance.engine.catalogue import Catalogue, Variant
+from conformance.engine.context import CaseContext
+from conformance.engine.transcript import WireEvent, summarize
+from conformance.protocols.metahuman.client import Mode, Turn, run_turn
+
+__all__ = [
+    "AREAS",
+    "CATALOGUE",
+    "MODES",
+    "SEED_EXAMPLES",
+    "SEED_OPERATIONS",
+    "TRANSPORT_DEFAULT",
+    "TURN_ORDER",
+    "arrived",
+    "base_turn",
+    "joined",
+    "mode_variants",
+    "shown",
+    "turn",
+    "valid",
+]
+
+CATALOGUE = Catalogue()
+
+# The order of the areas in listings and reports: a turn's order, then errors and isolation.
+AREAS = (
+    "handshake",
+    "session",
+    "input buffer",
+    "transcription",
+    "response text",
+    "audio deltas",
+    "timing",
+    "errors",
+    "isolation and security",
+)
+
+SEED_OPERATIONS = "seed 000 (MetaHuman AI Chat 1.0.0, operations)"
+SEED_EXAMPLES = "seed 001 (the page's example payloads)"
+TRANSPORT_DEFAULT = "PROTOCOLS.md §1 Transport [default]"
+TURN_ORDER = "PROTOCOLS.md §1 Operations, in turn order (the order is not stated as a rule)"
+
+MODES = [
+    Mode(response_type=rt, is_base64=b64, is_ordered=ordered)
+    for rt in ("single", "chain", "stream")
+    for b64 in (True, False)
+    for ordered in (True, False)
+]
+
+
+def mode_variants(modes: list[Mode] = MODES) -> list[Variant]:
+    return [
+        Variant(
+            label=m.label,
+            params={"mode": m},
+            requires={
+                "response_types": m.response_type,
+                "is_base64": m.is_base64,
+                "is_ordered": m.is_ordered,
+            },
+        )
+        for m in modes
+    ]
+
+
+async def turn(ctx: CaseContext, mode: Mode) -> Turn:
+    """The shared turn in `mode` (run once per run)."""
+    return await ctx.scenario(f"turn[{mode.label}]", lambda env: run_turn(env, mode))
+
+
+async def base_turn(ctx: CaseContext) -> Turn:
+    """The turn in the first mode the profile offers."""
+    capabilities = ctx.profile.section("capabilities")
+    for mode in MODES:
+        if (
+            mode.response_type in capabilities.get("response_types", [])
+            and mode.is_base64 in capabilities.get("is_base64", [])
+            and mode.is_ordered in capabilities.get("is_ordered", [])
+        ):
+            return await turn(ctx, mode)
+    ctx.unsupported("the profile's capabilities offer no TTS mode")
+
+
+def joined(ctx: CaseContext, t: Turn) -> None:
+    """FAILED when the turn's Receiver could not join with the id session.updated gave."""
+    if t.receiver is None and t.receiver_refusal is not None:
+        ctx.fail(
+            f"the Receiver's join with sessionId {t.session_id!r} was refused, so it heard nothing",
+            expected="the Receiver joins the session session.updated named",
+            observed=f"CONNECT_ERROR {shown(t.receiver_refusal)}",
+        )
+
+
+def shown(value: Any) -> str:
+    """A payload as it appears in a verdict: bytes and long strings by length and hash."""
+    return repr(summarize(value))
+
+
+def arrived(ctx: CaseContext, event: WireEvent | None, awaited: str, timeout: str) -> WireEvent:
+    """The event, or FAILED naming what was awaited and for how long."""
+    if event is None:
+        seconds = ctx.timeout(timeout)
+        ctx.fail(
+            f"awaited {awaited} within {seconds:g} s (timeouts.{timeout}); nothing came",
+            expected=awaited,
+            observed=f"no {awaited} within {seconds:g} s",
+        )
+    return event
+
+
+def valid(ctx: CaseContext, message: str, payload: Any) -> None:
+    """FAILED with the schema path when the payload violates its message's schema."""
+    violations = schemas.errors("metahuman", message, payload)
+    if violations:
+        first = violations[0]
+        ctx.fail(
+            f"{message} payload violates its schema at {first.path or '/'}: {first.message}",
+            expected=f"a payload valid against schemas/metahuman/messages/{message}.schema.json",
+            observed=shown(payload),
+        )

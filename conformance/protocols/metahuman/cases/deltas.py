@@ -1,0 +1,315 @@
+"""Audio deltas, in every TTS mode (PROTOCOLS.md §1 [default] audio-delta semantics)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from conformance import audio
+from conformance.engine.context import CaseContext
+from conformance.engine.model import CaseFunction, Level
+from conformance.protocols.metahuman.cases.common import (
+    CATALOGUE,
+    MODES,
+    arrived,
+    joined,
+    mode_variants,
+    shown,
+    turn,
+    valid,
+)
+from conformance.protocols.metahuman.client import Mode, Turn, delta_id
+from conformance.protocols.metahuman.events import Event
+
+AREA = "audio deltas"
+SEMANTICS = "PROTOCOLS.md §1 [default] audio-delta semantics"
+
+
+async def _deltas(ctx: CaseContext) -> tuple[Turn, list[dict[str, Any]]]:
+    """The mode's turn and its delta payloads in arrival order; FAILED if the stream never ended."""
+    mode: Mode = ctx.params["mode"]
+    t = await turn(ctx, mode)
+    arrived(ctx, t.updated, Event.SESSION_UPDATED, "event")
+    joined(ctx, t)
+    payloads = [e.payload if isinstance(e.payload, Mapping) else {} for e in t.deltas]
+    if not t.deltas_done:
+        ctx.fail(
+            f"the delta stream never ended: awaited a response.audio.delta with done true within "
+            f"{ctx.timeout('turn'):g} s (timeouts.turn)",
+            expected="a final delta with done: true",
+            observed=f"{len(payloads)} deltas, none with done true: {shown(_heads(payloads))}",
+        )
+    return t, [dict(p) for p in payloads]
+
+
+def _heads(payloads: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Deltas without their audio, for messages."""
+    return [{k: v for k, v in p.items() if k != "audio"} for p in payloads]
+
+
+def _by_id(payloads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(payloads, key=delta_id)
+
+
+def _audio_bytes(payload: Mapping[str, Any]) -> bytes | None:
+    value = payload.get("audio")
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+    return None
+
+
+def _normalised(text: str) -> str:
+    return " ".join(text.split())
+
+
+def delta_case(
+    id: str, title: str, clause: str, *, level: Level = Level.MUST, modes: list[Mode] = MODES
+) -> Callable[[CaseFunction], CaseFunction]:
+    return CATALOGUE.case(
+        id,
+        title=title,
+        clause=clause,
+        level=level,
+        area=AREA,
+        source=SEMANTICS,
+        variants=mode_variants(modes),
+    )
+
+
+@delta_case(
+    "MH-DELTA-001",
+    "Every delta is well-formed",
+    "Each response.audio.delta is {id, text, audio, isBase64, done, streamPartDone, totalNumber}.",
+)
+async def payloads_valid(ctx: CaseContext) -> None:
+    _, payloads = await _deltas(ctx)
+    for payload in payloads:
+        valid(ctx, Event.RESPONSE_AUDIO_DELTA, payload)
+
+
+@delta_case(
+    "MH-DELTA-002",
+    "Ids run 0 … totalNumber-1, each once",
+    "Within one response, id runs 0 … totalNumber-1, each exactly once.",
+)
+async def ids_complete(ctx: CaseContext) -> None:
+    _, payloads = await _deltas(ctx)
+    ids = [p.get("id") for p in payloads]
+    ctx.check(
+        sorted(ids, key=lambda i: i if isinstance(i, int) else -1) == list(range(len(ids))),
+        "the ids are not 0 … n-1 each once",
+        expected=f"ids {list(range(len(ids)))} in some order",
+        observed=f"ids {ids} in arrival order",
+    )
+
+
+@delta_case(
+    "MH-DELTA-003",
+    "totalNumber counts the deltas",
+    "totalNumber is the number of deltas of the response (in stream mode it may be 0 until the "
+    "final delta).",
+)
+async def total_number(ctx: CaseContext) -> None:
+    _, payloads = await _deltas(ctx)
+    mode: Mode = ctx.params["mode"]
+    count = len(payloads)
+    allowed = {count, 0} if mode.response_type == "stream" else {count}
+    for p in _by_id(payloads):
+        final = p.get("done") is True
+        ctx.check(
+            p.get("totalNumber") in ({count} if final else allowed),
+            f"delta {p.get('id')} has totalNumber {p.get('totalNumber')} for {count} deltas",
+            expected=f"totalNumber {count}"
+            + (" (or 0 before the final delta)" if len(allowed) > 1 else ""),
+            observed=shown(_heads([p])),
+        )
+
+
+@delta_case(
+    "MH-DELTA-004",
+    "done on the last delta only",
+    "done is true on exactly one delta, the last (the highest id).",
+)
+async def done_once(ctx: CaseContext) -> None:
+    _, payloads = await _deltas(ctx)
+    done = [p.get("id") for p in payloads if p.get("done") is True]
+    highest = max((delta_id(p) for p in payloads), default=None)
+    ctx.check(
+        done == [highest],
+        f"done is true on ids {done}",
+        expected=f"done true on id {highest} only",
+        observed=shown(_heads(payloads)),
+    )
+
+
+@delta_case(
+    "MH-DELTA-005",
+    "streamPartDone closes each text part",
+    "streamPartDone is true on the last delta of each text part (so on the final delta, and on "
+    "every delta in chain and single mode).",
+)
+async def stream_part_done(ctx: CaseContext) -> None:
+    _, payloads = await _deltas(ctx)
+    mode: Mode = ctx.params["mode"]
+    ordered = _by_id(payloads)
+    must = ordered if mode.response_type in ("single", "chain") else ordered[-1:]
+    missing = [p.get("id") for p in must if p.get("streamPartDone") is not True]
+    ctx.check(
+        not missing,
+        f"streamPartDone is not true on ids {missing}",
+        expected="streamPartDone true on "
+        + ("every delta" if len(must) > 1 else "the final delta"),
+        observed=shown(_heads(ordered)),
+    )
+
+
+@delta_case(
+    "MH-DELTA-006",
+    "Delta texts join to response.text",
+    "The text of the deltas, in id order, joins to the response.text.",
+)
+async def texts_join(ctx: CaseContext) -> None:
+    t, payloads = await _deltas(ctx)
+    if not t.texts:
+        ctx.unsupported("no response.text to compare with (see MH-TXT-001)")
+    whole = (
+        str((t.texts[0].payload or {}).get("text", ""))
+        if isinstance(t.texts[0].payload, Mapping)
+        else ""
+    )
+    joined = " ".join(str(p.get("text", "")) for p in _by_id(payloads))
+    ctx.check(
+        _normalised(joined) == _normalised(whole),
+        "the delta texts do not join to response.text (compared with whitespace collapsed)",
+        expected=whole,
+        observed=joined,
+    )
+
+
+@delta_case(
+    "MH-DELTA-007",
+    "isBase64 mirrors the session",
+    "isBase64 mirrors the session's TTS.isBase64: true, audio is base64 text; false, audio is "
+    "a binary attachment.",
+)
+async def is_base64(ctx: CaseContext) -> None:
+    _, payloads = await _deltas(ctx)
+    mode: Mode = ctx.params["mode"]
+    for p in payloads:
+        kind = type(p.get("audio")).__name__
+        ctx.check(
+            p.get("isBase64") is mode.is_base64 and kind == ("str" if mode.is_base64 else "bytes"),
+            f"delta {p.get('id')} has isBase64 {p.get('isBase64')} and audio of type {kind}",
+            expected=f"isBase64 {mode.is_base64}, audio as "
+            + ("base64 text" if mode.is_base64 else "binary"),
+            observed=f"isBase64 {p.get('isBase64')}, audio as {kind}",
+        )
+
+
+@delta_case(
+    "MH-DELTA-008",
+    "Each delta's audio decodes",
+    "The audio of each delta is a sniffable audio file that decodes.",
+)
+async def audio_decodes(ctx: CaseContext) -> None:
+    _, payloads = await _deltas(ctx)
+    for p in _by_id(payloads):
+        data = _audio_bytes(p)
+        if data is None:
+            ctx.fail(
+                f"delta {p.get('id')}'s audio is not base64",
+                expected="base64 audio",
+                observed=shown(p.get("audio")),
+            )
+        try:
+            audio.decode(data)
+        except audio.AudioDecodeError as exc:
+            ctx.fail(
+                f"delta {p.get('id')}'s audio does not decode: {exc}",
+                expected="audio that decodes",
+                observed=f"{len(data)} bytes starting {data[:12].hex()} "
+                f"(sniffed: {audio.sniff(data)})",
+            )
+
+
+@delta_case(
+    "MH-DELTA-009",
+    "One announced audio format",
+    "All deltas of a response carry audio in one format, one the profile says the server produces.",
+)
+async def one_format(ctx: CaseContext) -> None:
+    _, payloads = await _deltas(ctx)
+    allowed = list(ctx.profile.section("capabilities").get("audio_formats", []))
+    formats = [audio.sniff(b) for b in (_audio_bytes(p) for p in _by_id(payloads)) if b is not None]
+    ctx.check(
+        len(set(formats)) == 1 and formats[0] in allowed,
+        f"the deltas carry {sorted({str(f) for f in formats})}",
+        expected=f"one format of {allowed}",
+        observed=f"formats by id: {formats}",
+    )
+
+
+@delta_case(
+    "MH-DELTA-010",
+    "Audio long enough for its text",
+    "The response's audio lasts at least a second per 40 characters of its text (no speech is "
+    "faster).",
+    level=Level.SHOULD,
+)
+async def plausible_duration(ctx: CaseContext) -> None:
+    _, payloads = await _deltas(ctx)
+    total_ms = 0
+    for p in payloads:
+        data = _audio_bytes(p)
+        try:
+            total_ms += audio.duration_ms(audio.decode(data)) if data else 0
+        except audio.AudioDecodeError:
+            ctx.unsupported("some audio does not decode (see MH-DELTA-008)")
+    chars = sum(len(str(p.get("text", ""))) for p in payloads)
+    ctx.check(
+        total_ms >= 1000 * chars / 40,
+        f"{total_ms} ms of audio for {chars} characters",
+        expected=f"at least {1000 * chars / 40:.0f} ms",
+        observed=f"{total_ms} ms",
+    )
+
+
+@delta_case(
+    "MH-DELTA-011",
+    "In id order when isOrdered",
+    "With TTS.isOrdered true, deltas arrive in id order.",
+    modes=[m for m in MODES if m.is_ordered],
+)
+async def ordered(ctx: CaseContext) -> None:
+    _, payloads = await _deltas(ctx)
+    ids = [p.get("id") for p in payloads]
+    ctx.check(
+        ids == sorted(ids, key=lambda i: i if isinstance(i, int) else -1),
+        "deltas arrived out of id order although isOrdered is true",
+        expected="ids ascending",
+        observed=f"ids {ids}",
+    )
+
+
+@delta_case(
+    "MH-DELTA-012",
+    "The done delta arrives last",
+    "The delta with done true is the last to arrive (the documents leave it open in unordered "
+    "mode; informational).",
+    level=Level.MAY,
+)
+async def done_last(ctx: CaseContext) -> None:
+    _, payloads = await _deltas(ctx)
+    ctx.check(
+        bool(payloads) and payloads[-1].get("done") is True,
+        "a delta arrived after the one with done true",
+        expected="done true on the last delta to arrive",
+        observed=f"ids in arrival order {[p.get('id') for p in payloads]}",
+    )

@@ -1,0 +1,184 @@
+"""An error event for each bad input of PROTOCOLS.md §1, and a connection still usable after."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.engine.context import CaseContext, Env
+from conformance.engine.model import Level
+from conformance.engine.transcript import WireEvent
+from conformance.protocols.metahuman.cases.common import CATALOGUE, SEED_EXAMPLES, shown, valid
+from conformance.protocols.metahuman.client import MetaHumanClient
+from conformance.protocols.metahuman.events import Event, Role
+from conformance.transports.socketio import SocketIOPeer
+
+AREA = "errors"
+CATALOGUE_DEFAULT = "PROTOCOLS.md §1 [default] custom.error catalogue"
+ERROR_EVENTS = (Event.CUSTOM_ERROR, Event.CONNECT_ERROR)
+
+
+@dataclass(slots=True)
+class Exchange:
+    """A bad input and what came of it."""
+
+    answer: WireEvent | None = None
+    usable: bool = False
+    after: list[str] = field(default_factory=list)  # what the recovery probe received
+
+
+BadInput = Callable[[MetaHumanClient, SocketIOPeer], Awaitable[None]]
+
+
+async def _exchange(env: Env, configured: bool, bad: BadInput) -> Exchange:
+    """Send a bad input, await the error, then probe that the socket still works."""
+    async with MetaHumanClient(env) as client:
+        sender = await client.connect(Role.SENDER, "sender")
+        if configured:
+            await client.configure(sender, client.session_update())
+        start = len(sender.received)
+        await bad(client, sender)
+        exchange = Exchange(
+            answer=await client.answer(sender, ERROR_EVENTS, env.timeout("event"), start)
+        )
+        if sender.connected:
+            probe = await client.configure(sender, client.session_update())
+            exchange.usable = probe is not None and probe.event == Event.SESSION_UPDATED
+        return exchange
+
+
+def error_case(
+    id: str, title: str, bad_input: str, *, key: str, configured: bool = True
+) -> Callable[[BadInput], BadInput]:
+    """Register a case: `bad_input` must get an error event, and the connection must survive."""
+
+    def register(bad: BadInput) -> BadInput:
+        @CATALOGUE.case(
+            id,
+            title=title,
+            clause=f"{bad_input} is answered with an error event "
+            "(custom.error {message, errorId}), "
+            "and the connection stays usable.",
+            level=Level.MUST,
+            area=AREA,
+            source=f"{CATALOGUE_DEFAULT}; {SEED_EXAMPLES}: custom.error",
+        )
+        async def run(ctx: CaseContext) -> None:
+            exchange = await ctx.scenario(
+                f"error[{key}]", lambda env: _exchange(env, configured, bad)
+            )
+            _judge(ctx, exchange, key)
+
+        return bad
+
+    return register
+
+
+def _judge(ctx: CaseContext, exchange: Exchange, key: str) -> None:
+    if exchange.answer is None:
+        ctx.fail(
+            f"awaited custom.error within {ctx.timeout('event'):g} s (timeouts.event); "
+            "nothing came",
+            expected="custom.error {message, errorId}",
+            observed=f"no error event within {ctx.timeout('event'):g} s",
+        )
+    valid(ctx, exchange.answer.event, exchange.answer.payload)
+    pinned = ctx.profile.section("errors").get(key)
+    if pinned is not None and exchange.answer.event == Event.CUSTOM_ERROR:
+        observed: Any = (
+            (exchange.answer.payload or {}).get("errorId")
+            if isinstance(exchange.answer.payload, dict)
+            else None
+        )
+        ctx.check(
+            observed == pinned,
+            f"errorId {observed} where the profile pins {pinned} (errors.{key})",
+            expected=f"errorId {pinned}",
+            observed=shown(exchange.answer.payload),
+        )
+    ctx.check(
+        exchange.usable,
+        "after the error the connection was not usable: session.update got no session.updated",
+        expected="session.updated after a new session.update",
+        observed="the socket was closed" if not exchange.usable else "",
+    )
+
+
+@error_case(
+    "MH-ERR-001",
+    "Invalid session config",
+    "A session.update that violates its schema",
+    key="invalid_session_config",
+    configured=False,
+)
+async def invalid_update(client: MetaHumanClient, sender: SocketIOPeer) -> None:
+    bad = client.session_update()
+    bad["TTS"]["responseType"] = {"name": "whisper", "title": "Whisper"}
+    await sender.emit(Event.SESSION_UPDATE, bad)
+
+
+@error_case(
+    "MH-ERR-002",
+    "Append before session.update",
+    "input.buffer.append before any session.update",
+    key="session_not_configured",
+    configured=False,
+)
+async def append_unconfigured(client: MetaHumanClient, sender: SocketIOPeer) -> None:
+    await sender.emit(Event.INPUT_BUFFER_APPEND, base64.b64encode(client.speech()[:4096]).decode())
+
+
+@error_case(
+    "MH-ERR-003",
+    "A chunk that is not base64",
+    "An input.buffer.append chunk that is not base64",
+    key="invalid_chunk",
+)
+async def not_base64(client: MetaHumanClient, sender: SocketIOPeer) -> None:
+    await sender.emit(Event.INPUT_BUFFER_APPEND, "%%% this is not base64 %%%")
+
+
+@error_case(
+    "MH-ERR-004",
+    "Audio that cannot be decoded",
+    "A commit of a buffer that is not audio",
+    key="audio_not_decodable",
+)
+async def not_audio(client: MetaHumanClient, sender: SocketIOPeer) -> None:
+    await sender.emit(Event.INPUT_BUFFER_APPEND, base64.b64encode(bytes(range(256)) * 32).decode())
+    await sender.emit(Event.INPUT_BUFFER_COMMIT)
+
+
+@error_case(
+    "MH-ERR-005",
+    "Commit of an empty buffer",
+    "An input.buffer.commit with no chunk appended",
+    key="empty_buffer",
+)
+async def empty_commit(client: MetaHumanClient, sender: SocketIOPeer) -> None:
+    await sender.emit(Event.INPUT_BUFFER_COMMIT)
+
+
+async def _oversized(client: MetaHumanClient, sender: SocketIOPeer) -> None:
+    size = int(client.env.profile.section("limits").get("oversized_chunk_bytes") or 0)
+    await sender.emit(Event.INPUT_BUFFER_APPEND, base64.b64encode(b"\x00" * size).decode())
+
+
+@CATALOGUE.case(
+    "MH-ERR-006",
+    title="A chunk over the size limit",
+    clause="A chunk over the server's size limit is answered with an error event "
+    "(custom.error {message, errorId}), and the connection stays usable.",
+    level=Level.MUST,
+    area=AREA,
+    source=f"{CATALOGUE_DEFAULT}; {SEED_EXAMPLES}: custom.error",
+)
+async def oversized(ctx: CaseContext) -> None:
+    if not ctx.profile.section("limits").get("oversized_chunk_bytes"):
+        ctx.unsupported("the profile gives no limits.oversized_chunk_bytes")
+    exchange = await ctx.scenario(
+        "error[payload_too_large]", lambda env: _exchange(env, True, _oversized)
+    )
+    _judge(ctx, exchange, "payload_too_large")

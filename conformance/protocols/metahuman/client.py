@@ -1,0 +1,334 @@
+"""The harness side of MetaHuman AI Chat: connect each role as the profile says, and record
+the exchanges cases judge. It records what the server did; it never judges."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import copy
+import itertools
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from conformance import audio
+from conformance.engine.context import Env
+from conformance.engine.model import HarnessError
+from conformance.engine.transcript import WireEvent
+from conformance.fixtures import clip
+from conformance.profiles import merge
+from conformance.protocols.metahuman.events import Event, Role
+from conformance.transports.socketio import Refused, SocketIOPeer, TransportError
+
+__all__ = ["Connection", "MetaHumanClient", "Mode", "Turn", "delta_id", "run_turn"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mode:
+    """A TTS mode of a response."""
+
+    response_type: str = "single"
+    is_base64: bool = True
+    is_ordered: bool = True
+
+    @property
+    def label(self) -> str:
+        return "-".join(
+            (
+                self.response_type,
+                "base64" if self.is_base64 else "binary",
+                "ordered" if self.is_ordered else "unordered",
+            )
+        )
+
+
+@dataclass(slots=True)
+class Connection:
+    """A connection attempt: the peer, or the refusal payload."""
+
+    peer: SocketIOPeer | None
+    refusal: Any = None
+
+
+def _template(value: Any, session_id: str) -> Any:
+    if isinstance(value, str):
+        return value.replace("{sessionId}", session_id)
+    if isinstance(value, Mapping):
+        return {k: _template(v, session_id) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_template(v, session_id) for v in value]
+    return value
+
+
+class MetaHumanClient:
+    """Opens the sockets of one case or scenario, as the profile describes them."""
+
+    def __init__(self, env: Env) -> None:
+        self.env = env
+        self.peers: list[SocketIOPeer] = []
+
+    async def __aenter__(self) -> MetaHumanClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for peer in self.peers:
+            await peer.close()
+
+    @property
+    def receiver_is_sender(self) -> bool:
+        return self.env.profile.section("roles").get("receiver_socket") == "sender"
+
+    async def attempt(
+        self, role: Role, name: str, session_id: str = "", **auth_overrides: Any
+    ) -> Connection:
+        """Connect one role; a refusal is an answer of the server, returned as data."""
+        roles = self.env.profile.section("roles")
+        handshake = _template(roles.get(role.value, {}), session_id)
+        transport = self.env.profile.section("transport")
+        auth = handshake.get("auth")
+        if auth_overrides:
+            auth = {k: v for k, v in {**(auth or {}), **auth_overrides}.items() if v is not None}
+        url = self.env.url
+        if handshake.get("query"):
+            url = f"{url}{'&' if '?' in url else '?'}{urlencode(handshake['query'])}"
+        peer = SocketIOPeer(
+            url,
+            name=name,
+            transcript=self.env.recorder.transcript,
+            path=str(transport.get("path", "/socket.io")),
+            namespace=str(transport.get("namespace", "/")),
+            auth=auth,
+            headers={**transport.get("headers", {}), **handshake.get("headers", {})},
+        )
+        self.peers.append(peer)
+        try:
+            await peer.connect(self.env.timeout("connect"))
+        except Refused as refused:
+            return Connection(peer=None, refusal=refused.payload)
+        except TransportError as exc:
+            raise HarnessError(str(exc)) from None
+        return Connection(peer=peer)
+
+    async def connect(self, role: Role, name: str, session_id: str = "") -> SocketIOPeer:
+        """Connect one role; a refusal here is a harness error (the profile is wrong)."""
+        connection = await self.attempt(role, name, session_id)
+        if connection.peer is None:
+            raise HarnessError(
+                f"the server refused the {name}'s handshake ({connection.refusal!r}); "
+                "check the profile's roles"
+            )
+        return connection.peer
+
+    def session_update(
+        self, mode: Mode | None = None, **sections: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The profile's session.update, in a TTS mode, with sections merged in."""
+        payload = copy.deepcopy(dict(self.env.profile.section("session_update")))
+        if mode is not None:
+            payload = merge(
+                payload,
+                {
+                    "TTS": {
+                        "responseType": {
+                            "name": mode.response_type,
+                            "title": mode.response_type.title(),
+                        },
+                        "isBase64": mode.is_base64,
+                        "isOrdered": mode.is_ordered,
+                    }
+                },
+            )
+        audio = self.env.profile.section("audio")
+        payload = merge(payload, {"STT": {"mediaFormat": audio.get("format", "mp3")}})
+        return merge(payload, sections)
+
+    async def answer(
+        self, peer: SocketIOPeer, events: tuple[str, ...], timeout: float, after: int
+    ) -> WireEvent | None:
+        """The first of `events` the peer receives from index `after` on, or None."""
+        try:
+            return await peer.wait_for(lambda e: e.event in events, timeout, after=after)
+        except TimeoutError:
+            return None
+
+    async def configure(self, sender: SocketIOPeer, update: Mapping[str, Any]) -> WireEvent | None:
+        """session.update; the session.updated (or custom.error) it brought, or None."""
+        after = len(sender.received)
+        await sender.emit(Event.SESSION_UPDATE, update)
+        return await self.answer(
+            sender, (Event.SESSION_UPDATED, Event.CUSTOM_ERROR), self.env.timeout("event"), after
+        )
+
+    def speech(self) -> bytes:
+        audio = self.env.profile.section("audio")
+        return clip(str(audio.get("fixture"))).files[str(audio.get("format"))].read_bytes()
+
+    async def append(self, sender: SocketIOPeer, data: bytes | None = None) -> int:
+        """Stream audio as base64 chunks of the profile's size; the number of chunks."""
+        data = self.speech() if data is None else data
+        size = int(self.env.profile.section("audio").get("chunk_bytes", 4096))
+        count = 0
+        for start in range(0, len(data), size):
+            await sender.emit(
+                Event.INPUT_BUFFER_APPEND, base64.b64encode(data[start : start + size]).decode()
+            )
+            count += 1
+        return count
+
+
+@dataclass(slots=True, kw_only=True)
+class Turn:
+    """One turn: configure, join, stream, commit, and what came back on each socket."""
+
+    mode: Mode
+    sender: SocketIOPeer | None = None
+    receiver: SocketIOPeer | None = None
+    updated: WireEvent | None = None
+    session_id: str = ""
+    chunks: int = 0
+    commit_at: float = 0.0
+    transcribed: WireEvent | None = None
+    deltas_done: bool = False
+    receiver_refusal: Any = None  # the CONNECT_ERROR payload when the Receiver was refused
+    missing: list[str] = field(default_factory=list)  # awaited events that never came
+
+    def received(self, peer: SocketIOPeer | None, event: str) -> list[WireEvent]:
+        return peer.events(event) if peer is not None else []
+
+    @property
+    def deltas(self) -> list[WireEvent]:
+        """The deltas the Receiver got after the commit, in arrival order."""
+        return [
+            e
+            for e in self.received(self.receiver, Event.RESPONSE_AUDIO_DELTA)
+            if e.at >= self.commit_at
+        ]
+
+    @property
+    def texts(self) -> list[WireEvent]:
+        return [
+            e for e in self.received(self.receiver, Event.RESPONSE_TEXT) if e.at >= self.commit_at
+        ]
+
+
+def delta_id(payload: Mapping[str, Any]) -> int:
+    """A delta's id for sorting; -1 when it is not an integer (the cases say so)."""
+    value = payload.get("id")
+    return value if isinstance(value, int) else -1
+
+
+def _is_done(event: WireEvent) -> bool:
+    payload = event.payload
+    return (
+        event.event == Event.RESPONSE_AUDIO_DELTA
+        and isinstance(payload, Mapping)
+        and payload.get("done") is True
+    )
+
+
+async def run_turn(env: Env, mode: Mode, **sections: Mapping[str, Any]) -> Turn:
+    """The scenario most cases judge: one whole turn with the fixture speech in one mode."""
+    turn = Turn(mode=mode)
+    client = MetaHumanClient(env)
+    async with client:
+        turn.sender = await client.connect(Role.SENDER, "sender")
+        turn.updated = await client.configure(turn.sender, client.session_update(mode, **sections))
+        if turn.updated is None or turn.updated.event != Event.SESSION_UPDATED:
+            turn.missing.append(Event.SESSION_UPDATED)
+            return turn
+        turn.session_id = str((turn.updated.payload or {}).get("sessionId", ""))
+        if client.receiver_is_sender:
+            turn.receiver = turn.sender
+        else:
+            joined = await client.attempt(Role.RECEIVER, "receiver", turn.session_id)
+            if joined.peer is None:  # the server's answer, judged by the cases
+                turn.receiver_refusal = joined.refusal
+                turn.missing.append("the Receiver's join")
+            turn.receiver = joined.peer
+        turn.chunks = await client.append(turn.sender)
+        turn.commit_at = time.monotonic() - env.recorder.transcript.started
+        await turn.sender.emit(Event.INPUT_BUFFER_COMMIT)
+        started = time.monotonic()
+        try:
+            turn.transcribed = await turn.sender.wait_for(
+                Event.REQUEST_TRANSCRIBE_DONE, env.timeout("transcription")
+            )
+        except TimeoutError:
+            turn.missing.append(Event.REQUEST_TRANSCRIBE_DONE)
+        remaining = max(0.1, env.timeout("turn") - (time.monotonic() - started))
+        if turn.receiver is None:
+            return turn
+        try:
+            await turn.receiver.wait_for(_is_done, remaining)
+            turn.deltas_done = True
+            await asyncio.sleep(min(0.1, env.timeout("silence")))  # stragglers after `done`
+        except TimeoutError:
+            turn.missing.append(f"{Event.RESPONSE_AUDIO_DELTA} with done true")
+        _measure(env, turn)
+        _keep_audio(env, turn)
+    return turn
+
+
+def _measure(env: Env, turn: Turn) -> None:
+    """Per-turn latencies in ms, for the report."""
+    lat = env.recorder.latencies_ms
+    sent = [e for e in env.recorder.transcript.events if e.event == Event.SESSION_UPDATE]
+    if sent and turn.updated is not None:
+        lat["update→updated"] = 1000 * (turn.updated.at - sent[0].at)
+    if turn.transcribed is not None:
+        lat["commit→transcribe.done"] = 1000 * (turn.transcribed.at - turn.commit_at)
+    if turn.texts:
+        lat["commit→first text"] = 1000 * (turn.texts[0].at - turn.commit_at)
+    deltas = turn.deltas
+    if deltas:
+        lat["commit→first audio"] = 1000 * (deltas[0].at - turn.commit_at)
+        lat["commit→last audio"] = 1000 * (deltas[-1].at - turn.commit_at)
+        if len(deltas) > 1:
+            lat["delta gap max"] = 1000 * max(b.at - a.at for a, b in itertools.pairwise(deltas))
+
+
+def _keep_audio(env: Env, turn: Turn) -> None:
+    """The response's audio, deltas in id order, as one playable file beside the report.
+
+    MP3 frames concatenate into a playable stream as they are; other containers are decoded
+    and joined into one WAV. Audio that does not decode is left out (MH-DELTA-008 says why).
+    """
+    payloads = [e.payload for e in turn.deltas if isinstance(e.payload, Mapping)]
+    payloads.sort(key=delta_id)
+    parts: list[bytes] = []
+    for payload in payloads:
+        value = payload.get("audio")
+        try:
+            parts.append(
+                value if isinstance(value, bytes) else base64.b64decode(str(value), validate=True)
+            )
+        except ValueError:
+            return
+    try:
+        segments = [audio.decode(part) for part in parts]
+    except audio.AudioDecodeError:
+        return
+    if not segments:
+        return
+    formats = {audio.sniff(part) for part in parts}
+    if formats == {"mp3"}:
+        fmt, data = "mp3", b"".join(parts)
+    else:
+        joined = segments[0]
+        for segment in segments[1:]:
+            joined += segment
+        fmt, data = "wav", audio.encode(joined, "wav")
+    folder = env.report_dir / "audio"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"response-{turn.mode.label}.{fmt}"
+    (folder / name).write_bytes(data)
+    env.recorder.audio.append(
+        {
+            "label": f"response audio ({turn.mode.label})",
+            "format": fmt,
+            "path": f"audio/{name}",
+            "ms": sum(audio.duration_ms(s) for s in segments),
+        }
+    )

@@ -1,0 +1,90 @@
+"""MetaHuman AI Chat as a plug-in of the suite."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from conformance.engine.model import Case
+from conformance.protocols import FaultInfo, ProtocolPlugin
+
+__all__ = ["KILL_MATRIX", "PLUGIN"]
+
+# Which cases each fault of the reference server must make FAILED (tests/selftest).
+KILL_MATRIX: dict[str, list[str]] = {
+    "delta-ids-from-one": ["MH-DELTA-002[*]"],
+    "done-on-every-delta": ["MH-DELTA-004[chain-*]", "MH-DELTA-004[stream-*]"],
+    "wrong-total-number": ["MH-DELTA-003[*]"],
+    "duplicate-delta": ["MH-DELTA-002[*]"],
+    "missing-delta": ["MH-DELTA-002[chain-*]", "MH-DELTA-002[stream-*]"],
+    "unordered-deltas": ["MH-DELTA-011[chain-*]", "MH-DELTA-011[stream-*]"],
+    "missing-stream-part-done": ["MH-DELTA-005[*]"],
+    "delta-text-mismatch": ["MH-DELTA-006[*]"],
+    "corrupt-audio": ["MH-DELTA-008[*]"],
+    "truncated-audio": ["MH-DELTA-008[*]"],
+    "format-switch": ["MH-DELTA-009[chain-*]", "MH-DELTA-009[stream-*]"],
+    "is-base64-mismatch": ["MH-DELTA-007[*]"],
+    "slow-first-audio": ["MH-TIME-001"],
+    "updated-id-not-uuid": ["MH-SES-002"],
+    "session-id-changes": ["MH-BUF-002"],
+    "initialized-every-chunk": ["MH-BUF-003"],
+    "no-initialized": ["MH-BUF-001"],
+    "missing-language": ["MH-STT-002"],
+    "no-error-on-empty-commit": ["MH-ERR-005"],
+    "disconnect-on-bad-update": ["MH-ERR-001"],
+    "error-without-error-id": ["MH-ERR-00[1-6]"],
+    "text-to-sender-only": ["MH-TXT-001"],
+    "leak-to-other-session": ["MH-ISO-001"],
+    "accept-unknown-receiver": ["MH-HS-003"],
+}
+
+
+@cache
+def _builtin_profile() -> Mapping[str, Any]:
+    text = resources.files(__package__).joinpath("profile.yaml").read_text(encoding="utf-8")
+    loaded: Mapping[str, Any] = yaml.safe_load(text)
+    return loaded
+
+
+@cache
+def _profile_schema() -> Mapping[str, Any]:
+    text = resources.files(__package__).joinpath("profile.schema.json").read_text(encoding="utf-8")
+    loaded: Mapping[str, Any] = json.loads(text)
+    return loaded
+
+
+def _catalogue() -> Sequence[Case]:
+    from conformance.protocols.metahuman.cases import ordered
+
+    return ordered()
+
+
+def _faults() -> Mapping[str, FaultInfo]:
+    from conformance.protocols.metahuman.reference.faults import FAULTS
+
+    return FAULTS
+
+
+def _reference_app(faults: Sequence[str]) -> web.Application:
+    from conformance.protocols.metahuman.reference.faults import ActiveFaults
+    from conformance.protocols.metahuman.reference.server import ReferenceServer
+
+    return ReferenceServer(faults=ActiveFaults(faults)).attach(web.Application())
+
+
+PLUGIN = ProtocolPlugin(
+    name="metahuman",
+    title="MetaHuman AI Chat 1.0.0 (Socket.IO)",
+    builtin_profile=_builtin_profile,
+    profile_schema=_profile_schema,
+    catalogue=_catalogue,
+    faults=_faults,
+    reference_app=_reference_app,
+    kill_matrix=lambda: KILL_MATRIX,
+)

@@ -1,0 +1,79 @@
+"""`conformance run` and `conformance list`: verdicts, exit codes, reports, selection."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+from conformance import protocols
+from conformance.reports import validate_report
+from tests.selftest.conftest import conformance
+
+
+def test_embedded_reference_server_passes_everything(tmp_path: Path) -> None:
+    """With no URL the embedded server is tested: 0 FAILED, 0 ERROR, every report written."""
+    run = conformance(tmp_path)
+    assert run.code == 0, run.stdout[-3000:] + run.stderr
+    report = run.report
+    assert validate_report(report) == []
+    assert report["summary"]["FAILED"] == 0
+    assert report["summary"]["ERROR"] == 0
+    assert report["summary"]["total"] == len(protocols.plugin("metahuman").catalogue())
+    assert report["target"]["embedded"] is True
+    junit = ElementTree.parse(run.report_dir / "junit.xml").getroot()
+    assert int(junit.find("testsuite").get("tests")) == report["summary"]["total"]  # type: ignore[union-attr, arg-type]
+    html = (run.report_dir / "report.html").read_text()
+    assert "MH-DELTA-002[stream-binary-unordered]" in html
+    assert "data:audio/mpeg;base64," in html
+    assert "conformance verdicts" in run.stdout
+
+
+def test_case_selection_and_list(tmp_path: Path) -> None:
+    """--case and --exclude select by id glob; `list` prints every id with level and clause."""
+    run = conformance(tmp_path, "--case", "MH-SES-*", "--exclude", "MH-SES-004")
+    assert run.code == 0, run.stdout[-2000:]
+    assert sorted(run.verdicts()) == ["MH-SES-001", "MH-SES-002", "MH-SES-003"]
+    listed = subprocess.run(
+        [sys.executable, "-m", "conformance", "list"], capture_output=True, text=True, check=True
+    ).stdout
+    for case in protocols.plugin("metahuman").catalogue():
+        assert case.id in listed
+
+
+def test_a_failure_exits_1_and_says_how_to_rerun(tmp_path: Path, faulty: Any) -> None:
+    """A MUST failure exits 1; the output quotes the clause and the exact rerun command."""
+    url = faulty(["missing-language"])
+    run = conformance(tmp_path, "--url", url, "--case", "MH-STT-*")
+    assert run.code == 1
+    assert run.verdicts()["MH-STT-002"] == "FAILED"
+    case = next(c for c in run.report["cases"] if c["id"] == "MH-STT-002")
+    assert "/language" in case["message"] or "language" in case["message"]
+    assert case["clause"] in run.stdout
+    assert f"conformance run --url {url}" in case["rerun"]
+    assert "--case MH-STT-002" in run.stdout
+
+
+def test_non_strict_fails_only_with_strict(tmp_path: Path, faulty: Any) -> None:
+    """A broken SHOULD is NON-STRICT: exit 0, or exit 1 with --strict."""
+    url = faulty(["text-to-sender-only"])
+    loose = conformance(tmp_path / "loose", "--url", url, "--case", "MH-TXT-004")
+    assert loose.verdicts() == {"MH-TXT-004": "NON-STRICT"}
+    assert loose.code == 0
+    strict = conformance(tmp_path / "strict", "--url", url, "--case", "MH-TXT-004", "--strict")
+    assert strict.code == 1
+
+
+def test_baseline(tmp_path: Path, faulty: Any) -> None:
+    """A failure the baseline expects exits 0; a listed case that passes is flagged fixed."""
+    profile = tmp_path / "target.yaml"
+    profile.write_text("protocol: metahuman\nexpected_failures: [MH-STT-002, MH-STT-001]\n")
+    url = faulty(["missing-language"])
+    run = conformance(tmp_path, "--url", url, "--profile", str(profile), "--case", "MH-STT-00[12]")
+    assert run.code == 0, run.stdout[-2000:]
+    cases = {c["id"]: c for c in run.report["cases"]}
+    assert cases["MH-STT-002"]["baseline"] == "expected-failure"
+    assert cases["MH-STT-001"]["baseline"] == "fixed"
+    assert "fixed since the baseline" in run.stdout
