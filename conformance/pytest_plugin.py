@@ -373,4 +373,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     fixed = [r.id for r in results if r.baseline == "fixed"]
     if fixed:
         write(f"fixed since the baseline (remove from expected_failures): {', '.join(fixed)}")
+    outcomes = state.scenarios.outcomes.values()
+    exchanging = sum(o.seconds for o in outcomes)
+    write(
+        f"time: {time.monotonic() - state.started:.1f} s in all, {exchanging:.1f} s in "
+        f"{len(outcomes)} exchanges with the server (scenarios), the rest in the harness"
+    )
     write(f"reports: {state.report_dir / 'report.json'}, {state.report_dir / 'report.html'}")

@@ -53,6 +53,19 @@ _DEFINITIONS = "definitions"
 _SUFFIX = ".schema.json"
 # Keywords whose values are data, not subschemas: a "$ref" key inside them is not a reference.
 _DATA_KEYWORDS = frozenset({"const", "default", "enum", "examples"})
+# Keywords that change no verdict: a `$ref` beside only these is inlined by a plain merge.
+_ANNOTATIONS = frozenset(
+    {
+        "$comment",
+        "default",
+        "deprecated",
+        "description",
+        "examples",
+        "readOnly",
+        "title",
+        "writeOnly",
+    }
+)
 # Keywords whose values map arbitrary names (which may be "enum" or "$ref") to subschemas.
 _SCHEMA_MAPS = frozenset({"$defs", "dependentSchemas", "patternProperties", "properties"})
 
@@ -212,8 +225,9 @@ def bundled(protocol: str, message: str) -> dict[str, Any]:
     """The schema of `message` with every `$ref` inlined, for tools that resolve none.
 
     hypothesis-jsonschema, for one, fetches no reference it cannot find in the schema itself.
-    A `$ref` with sibling keywords becomes those siblings plus `allOf: [target]`. A recursive
-    reference raises `ValueError` (none of the schemas has one).
+    A `$ref` beside annotations only (description, default ...) is replaced by its target with
+    those annotations laid over it; beside other keywords, it becomes `allOf: [target]`. A
+    recursive reference raises `ValueError` (none of the schemas has one).
     """
     root = schema(protocol, message)
     inlined = _inline(root, registry(protocol).resolver(base_uri=root["$id"]), ())
@@ -244,6 +258,10 @@ def _inline(node: Any, resolver: Resolver[Any], stack: tuple[int, ...]) -> Any:
     target = _inline(resolved.contents, resolved.resolver, (*stack, id(resolved.contents)))
     if isinstance(target, dict):
         target = {k: v for k, v in target.items() if k not in ("$id", "$schema", "$defs")}
-    if not out:
-        return target
+    if isinstance(target, dict) and all(_is_annotation(key) for key in out):
+        return target | out  # annotations change no verdict; the referring site's win
     return out | {"allOf": [*out.get("allOf", []), target]}
+
+
+def _is_annotation(keyword: str) -> bool:
+    return keyword in _ANNOTATIONS or keyword.startswith("x-")
