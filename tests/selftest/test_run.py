@@ -77,3 +77,39 @@ def test_baseline(tmp_path: Path, faulty: Any) -> None:
     assert cases["MH-STT-002"]["baseline"] == "expected-failure"
     assert cases["MH-STT-001"]["baseline"] == "fixed"
     assert "fixed since the baseline" in run.stdout
+
+
+def test_profile_shapes_the_handshake(tmp_path: Path) -> None:
+    """A profile's path, namespace-free single socket and role-less auth reach the server."""
+    from aiohttp import web
+
+    from conformance.embedded import EmbeddedServer
+    from conformance.protocols.metahuman.reference.server import ReferenceServer
+
+    server = EmbeddedServer(ReferenceServer(path="custom/io").attach(web.Application()))
+    url = server.start()
+    try:
+        profile = tmp_path / "single.yaml"
+        profile.write_text(
+            "protocol: metahuman\n"
+            "transport: {path: /custom/io}\n"
+            "roles: {sender: {auth: null}, receiver_socket: sender}\n"
+        )
+        run = conformance(
+            tmp_path,
+            "--url",
+            url,
+            "--profile",
+            str(profile),
+            "--case",
+            "MH-TXT-*",
+            "--case",
+            "MH-DELTA-002[chain-*]",
+            "--case",
+            "MH-DELTA-004[chain-*]",
+        )
+    finally:
+        server.stop()
+    assert run.code == 0, run.stdout[-3000:]
+    assert set(run.verdicts().values()) == {"PASS"}
+    assert len(run.verdicts()) >= 8

@@ -403,6 +403,28 @@ async def one_text(ctx: CaseContext) -> None:
     )
 
 
+@CATALOGUE.case(
+    "MH-TXT-005",
+    title="Transcription before the answer, across the two sockets",
+    clause="The Sender gets request.transcribe.done before the Receiver gets response.text "
+    "(two sockets give no ordering guarantee; informational).",
+    level=Level.MAY,
+    area="response text",
+    source=TURN_ORDER,
+)
+async def transcription_before_text_across_sockets(ctx: CaseContext) -> None:
+    t = await base_turn(ctx)
+    if t.transcribed is None or not t.texts:
+        ctx.unsupported("request.transcribe.done or response.text never came")
+    ctx.check(
+        t.transcribed.at <= t.texts[0].at,
+        "response.text reached the Receiver before request.transcribe.done reached the Sender",
+        expected="request.transcribe.done (Sender), then response.text (Receiver)",
+        observed=f"transcribe.done at {t.transcribed.at * 1000:.0f} ms, "
+        f"text at {t.texts[0].at * 1000:.0f} ms",
+    )
+
+
 # --- timing --------------------------------------------------------------------------------
 
 
