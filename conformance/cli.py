@@ -12,6 +12,7 @@ import logging
 import os
 import shlex
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,11 +20,15 @@ import pytest
 from aiohttp import web
 
 from conformance import __version__, audio, protocols
+from conformance.engine.context import Env, Recorder
+from conformance.engine.model import HarnessError
+from conformance.fuzz.findings import Finding, load_finding
 from conformance.hosting import serve_until_stopped
 from conformance.profiles import ProfileError, load_profile
 from conformance.protocols.metahuman.reference.faults import FAULTS, ActiveFaults
 from conformance.protocols.metahuman.reference.providers import OfflineTextToSpeech, Providers
 from conformance.protocols.metahuman.reference.server import ReferenceServer
+from conformance.transports.socketio import TransportError
 
 __all__ = ["main"]
 
@@ -88,6 +93,37 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--strict", action="store_true", help="a broken SHOULD fails the run too")
     run.add_argument("--report-dir", type=Path, default=Path("reports"), help="default %(default)s")
     run.add_argument("pytest_args", nargs="*", help=argparse.SUPPRESS)
+
+    fuzzing = commands.add_parser(
+        "fuzz",
+        help="fuzz a server with generated and malformed messages (default: the embedded one)",
+        description="Run the fuzz catalogue: valid messages generated from the JSON Schemas, "
+        "malformed ones, and a state machine over the protocol. Findings are shrunk and saved "
+        "in REPORT_DIR/findings/ for `conformance replay`.",
+    )
+    fuzzing.add_argument("--url", help="the server under test; none: start the embedded server")
+    fuzzing.add_argument("--protocol", help=f"one of {', '.join(protocols.names())}")
+    fuzzing.add_argument("--profile", type=Path, help="the target's profile (YAML)")
+    fuzzing.add_argument(
+        "--report-dir", type=Path, default=Path("reports"), help="default %(default)s"
+    )
+    fuzzing.add_argument("--case", action="append", default=[], metavar="GLOB", help="only these")
+    fuzzing.add_argument(
+        "--exclude", action="append", default=[], metavar="GLOB", help="skip these"
+    )
+    fuzzing.add_argument("--seed", type=int, default=0, help="the same seed, the same examples")
+    fuzzing.add_argument("--max-examples", type=int, default=100, help="default %(default)s")
+    fuzzing.add_argument(
+        "--max-time", type=float, default=60.0, help="seconds (default %(default)s)"
+    )
+    fuzzing.add_argument("pytest_args", nargs="*", help=argparse.SUPPRESS)
+
+    replaying = commands.add_parser(
+        "replay", help="rerun a saved fuzz finding: FIXED, or still FAILED"
+    )
+    replaying.add_argument("finding", type=Path, help="a findings/*.json file")
+    replaying.add_argument("--url", help="the server (default: the finding's URL)")
+    replaying.add_argument("--profile", type=Path, help="the target's profile")
 
     listing = commands.add_parser("list", help="print the case catalogue without running it")
     listing.add_argument("--protocol", default="metahuman", choices=protocols.names())
@@ -173,11 +209,25 @@ def _run(args: argparse.Namespace) -> int:
         pytest_args += ["--conformance-url", args.url]
     if args.protocol:
         pytest_args += ["--conformance-protocol", args.protocol]
-    if args.strict:
+    if getattr(args, "strict", False):
         pytest_args.append("--conformance-strict")
-    for glob in args.case:
+    if args.command == "fuzz":
+        rerun[1] = "fuzz"
+        pytest_args[pytest_args.index("--conformance-command") + 1] = shlex.join(
+            [*rerun, "--seed", str(args.seed)]
+        )
+        pytest_args += [
+            "--conformance-fuzz",
+            "--conformance-seed",
+            str(args.seed),
+            "--conformance-max-examples",
+            str(args.max_examples),
+            "--conformance-max-time",
+            str(args.max_time),
+        ]
+    for glob in getattr(args, "case", []):
         pytest_args += ["--conformance-case", glob]
-    for glob in args.exclude:
+    for glob in getattr(args, "exclude", []):
         pytest_args += ["--conformance-exclude", glob]
     code = pytest.main([*pytest_args, *args.pytest_args])
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
@@ -185,6 +235,31 @@ def _run(args: argparse.Namespace) -> int:
     if code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         return int(code)
     return USAGE_ERROR  # usage error (already printed by pytest), interrupted, internal error
+
+
+def _replay(args: argparse.Namespace) -> int:
+    try:
+        finding = load_finding(args.finding)
+        profile = load_profile(args.profile, protocol=finding.protocol)
+    except (ValueError, ProfileError) as exc:
+        raise UsageError(str(exc)) from None
+    url = args.url or finding.url or profile.url
+    if not url:
+        raise UsageError("the finding names no URL; give --url")
+    env = Env(url=url, profile=profile, recorder=Recorder(), report_dir=Path(tempfile.mkdtemp()))
+    try:
+        problem = asyncio.run(_replayed(finding, env))
+    except (HarnessError, TransportError) as exc:
+        raise UsageError(f"cannot replay against {url}: {exc}") from None
+    if problem is None:
+        print(f"FIXED {finding.target}: {finding.oracle} now holds against {url}")
+        return 0
+    print(f"FAILED {finding.target} (still): {problem}")
+    return 1
+
+
+async def _replayed(finding: Finding, env: Env) -> str | None:
+    return await protocols.plugin(finding.protocol).replay(finding, env)
 
 
 def _builtin_profile_path(protocol: str) -> Path:
@@ -203,8 +278,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return _serve(args)
-        if args.command == "run":
+        if args.command in ("run", "fuzz"):
             return _run(args)
+        if args.command == "replay":
+            return _replay(args)
         if args.command == "list":
             return _list(args)
     except UsageError as exc:

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import settings
 
 from conformance import protocols
 from conformance.embedded import EmbeddedServer
@@ -40,6 +41,10 @@ from conformance.reports import build_report, write_html, write_json
 from conformance.transports.socketio import TransportError
 
 __all__ = ["CaseItem"]
+
+# Fuzzing budgets for `--hypothesis-profile` (`conformance fuzz` flags override them).
+settings.register_profile("ci", max_examples=25)
+settings.register_profile("nightly", max_examples=2000)
 
 STATE = pytest.StashKey["RunState"]()
 
@@ -89,6 +94,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--conformance-report-dir", default="reports", help="where report.json and report.html go"
     )
+    group.addoption(
+        "--conformance-fuzz", action="store_true", help="run the fuzz catalogue instead"
+    )
+    group.addoption("--conformance-seed", type=int, default=0, help="fuzzing seed (default 0)")
+    group.addoption("--conformance-max-examples", type=int, help="fuzzing budget in examples")
+    group.addoption("--conformance-max-time", type=float, help="fuzzing budget in seconds")
     # The user's own command line, for rerun commands and the report.
     group.addoption("--conformance-command", default="", help=argparse.SUPPRESS)
 
@@ -160,7 +171,9 @@ class ProfileFile(pytest.File):
 
     def collect(self) -> Iterator[CaseItem]:
         state = self.config.stash[STATE]
-        for case in protocols.plugin(state.profile.protocol).catalogue():
+        plugin = protocols.plugin(state.profile.protocol)
+        fuzzing = self.config.getoption("conformance_fuzz")
+        for case in plugin.fuzz_catalogue() if fuzzing else plugin.catalogue():
             yield CaseItem.from_parent(self, name=case.id, case=case)
 
 
@@ -245,6 +258,11 @@ class CaseItem(pytest.Item):
             report_dir=state.report_dir,
             case=case,
             scenarios=state.scenarios,
+            options={
+                "seed": self.config.getoption("conformance_seed"),
+                "max_examples": self.config.getoption("conformance_max_examples"),
+                "max_time": self.config.getoption("conformance_max_time"),
+            },
         )
         started = time.monotonic()
         try:
@@ -325,6 +343,7 @@ def _attach(result: CaseResult, ctx: CaseContext) -> None:
         result.latencies_ms.update({k: round(v, 1) for k, v in recorder.latencies_ms.items()})
         result.notes.extend(recorder.notes)
         result.audio.extend(a for a in recorder.audio if a not in result.audio)
+        result.rerun = recorder.rerun or result.rerun
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -30,6 +30,7 @@ class Recorder:
     latencies_ms: dict[str, float] = field(default_factory=dict)
     audio: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    rerun: str = ""  # a better rerun command than the case's own (a fuzz finding's replay)
 
 
 @dataclass(slots=True, kw_only=True)
@@ -66,6 +67,7 @@ class CaseContext(Env):
 
     case: Case
     scenarios: ScenarioCache
+    options: dict[str, Any] = field(default_factory=dict)  # run options (a fuzz budget)
     used: list[tuple[str, Recorder]] = field(default_factory=list)
 
     @property

@@ -4,14 +4,18 @@ faults and built-in profile. Nothing outside a protocol's folder knows its event
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
 from conformance.engine.model import Case
+
+if TYPE_CHECKING:
+    from conformance.engine.context import Env
+    from conformance.fuzz.findings import Finding
 
 __all__ = ["FaultInfo", "ProtocolPlugin", "names", "plugin"]
 
@@ -42,6 +46,9 @@ class ProtocolPlugin:
     reference_app: Callable[[Sequence[str]], web.Application]
     # which cases each fault must make FAILED (the kill matrix of the selftest)
     kill_matrix: Callable[[], Mapping[str, Sequence[str]]]
+    # what `conformance fuzz` runs, and how a saved finding is replayed (None: fixed)
+    fuzz_catalogue: Callable[[], Sequence[Case]]
+    replay: Callable[[Finding, Env], Awaitable[str | None]]
 
 
 def names() -> list[str]:

@@ -135,7 +135,10 @@ class SocketIOPeer:
         await self._record(Direction.RECEIVED, event, args)
 
     async def _on_connect_error(self, *args: Any) -> None:
-        self._refusal = args[0] if len(args) == 1 else args
+        # python-socketio also calls this when the transport itself fails to connect; only a
+        # CONNECT_ERROR over an open Engine.IO connection is the server's refusal.
+        if self._client.eio.state == "connected":
+            self._refusal = args[0] if len(args) == 1 else args
         await self._record(Direction.RECEIVED, "connect_error", args)
 
     async def _on_disconnect(self, *args: Any) -> None:

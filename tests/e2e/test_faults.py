@@ -145,6 +145,57 @@ async def _error_without_id(url: str, peer: PeerFactory) -> bool:
     return "errorId" not in error.payload
 
 
+@observes("disconnect-on-malformed-payload")
+async def _disconnect_on_malformed_payload(url: str, peer: PeerFactory) -> bool:
+    # Events other than session.update (which disconnect-on-bad-update covers), each on its
+    # own configured socket: a chunk that is not a string, a commit that carries a payload.
+    senders = []
+    for name, event, payload in [
+        ("append-object", "input.buffer.append", {"chunk": "AAAA"}),
+        ("append-number", "input.buffer.append", 42),
+        ("commit-payload", "input.buffer.commit", {"now": True}),
+    ]:
+        sender = await peer(url, name, role="sender")
+        await configure(sender, session_update())
+        await sender.emit(event, payload)
+        senders.append(sender)
+    await asyncio.sleep(0.5)
+    return not any(sender.connected for sender in senders)
+
+
+@observes("session-crash-on-invalid-base64")
+async def _session_crash_on_invalid_base64(url: str, peer: PeerFactory) -> bool:
+    sender = await peer(url, role="sender")
+    await configure(sender, session_update())
+    after = len(sender.received)
+    await sender.emit("input.buffer.append", "%%% not base64 %%%")
+    await sender.emit("session.update", session_update())
+    await sender.emit("input.buffer.commit")
+    await asyncio.sleep(1.0)
+    # Dead: still connected, yet neither the bad chunk nor the later events got any answer.
+    return sender.connected and not sender.received[after:]
+
+
+@observes("silently-drop-bad-message")
+async def _silently_drop_bad_message(url: str, peer: PeerFactory) -> bool:
+    sender = await peer(url, role="sender")
+    await sender.emit("input.buffer.commit")  # before session.update
+    await sender.emit("no.such.event", {})
+    await configure(sender, session_update())  # valid input still works
+    await sender.emit("input.buffer.append", "%%% not base64 %%%")
+    await sender.emit("input.buffer.commit")  # empty buffer
+    await asyncio.sleep(1.0)
+    return not sender.events("custom.error") and bool(sender.events("session.updated"))
+
+
+@observes("error-wrong-shape")
+async def _error_wrong_shape(url: str, peer: PeerFactory) -> bool:
+    sender = await peer(url, role="sender")
+    await sender.emit("input.buffer.commit")
+    error = await sender.wait_for("custom.error", 2.0)
+    return set(error.payload) == {"error", "code"} and isinstance(error.payload["code"], str)
+
+
 @observes("accept-unknown-receiver")
 async def _accept_unknown_receiver(url: str, peer: PeerFactory) -> bool:
     try:

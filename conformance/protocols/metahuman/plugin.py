@@ -11,7 +11,9 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from conformance.engine.context import Env
 from conformance.engine.model import Case
+from conformance.fuzz.findings import Finding
 from conformance.protocols import FaultInfo, ProtocolPlugin
 
 __all__ = ["KILL_MATRIX", "PLUGIN"]
@@ -39,6 +41,10 @@ KILL_MATRIX: dict[str, list[str]] = {
     "no-error-on-empty-commit": ["MH-ERR-005"],
     "disconnect-on-bad-update": ["MH-ERR-001"],
     "error-without-error-id": ["MH-ERR-00[1-6]"],
+    "disconnect-on-malformed-payload": ["MH-ERR-001"],
+    "session-crash-on-invalid-base64": ["MH-ERR-003"],
+    "silently-drop-bad-message": ["MH-ERR-00[1-6]"],
+    "error-wrong-shape": ["MH-ERR-00[1-6]"],
     "text-to-sender-only": ["MH-TXT-001"],
     "leak-to-other-session": ["MH-ISO-001"],
     "accept-unknown-receiver": ["MH-HS-003"],
@@ -78,6 +84,18 @@ def _reference_app(faults: Sequence[str]) -> web.Application:
     return ReferenceServer(faults=ActiveFaults(faults)).attach(web.Application())
 
 
+def _fuzz_catalogue() -> Sequence[Case]:
+    from conformance.protocols.metahuman.fuzzcases import FUZZ_CATALOGUE
+
+    return list(FUZZ_CATALOGUE)
+
+
+async def _replay(finding: Finding, env: Env) -> str | None:
+    from conformance.protocols.metahuman.fuzzcases import replay
+
+    return await replay(finding, env)
+
+
 PLUGIN = ProtocolPlugin(
     name="metahuman",
     title="MetaHuman AI Chat 1.0.0 (Socket.IO)",
@@ -87,4 +105,6 @@ PLUGIN = ProtocolPlugin(
     faults=_faults,
     reference_app=_reference_app,
     kill_matrix=lambda: KILL_MATRIX,
+    fuzz_catalogue=_fuzz_catalogue,
+    replay=_replay,
 )

@@ -256,6 +256,40 @@ ERROR_WITHOUT_ERROR_ID = _fault(
     source="seed 001 input.buffer.commit custom.error example",
 )
 
+# --- robustness: bad input (read by the fuzzer) --------------------------------------------
+_ROBUSTNESS = "PROTOCOLS.md §1 [default] custom.error catalogue"
+_STAYS_USABLE = (
+    "bad input gets `custom.error`; the connection stays usable; nothing reaches another session"
+)
+DISCONNECT_ON_MALFORMED_PAYLOAD = _fault(
+    "disconnect-on-malformed-payload",
+    "an event whose payload violates its message schema (a `session.update` that is not a "
+    "valid config, an append chunk that is not a string, a commit that carries a payload) drops "
+    "the connection instead of answering `custom.error`",
+    clause=_STAYS_USABLE,
+    source=_ROBUSTNESS,
+)
+SESSION_CRASH_ON_INVALID_BASE64 = _fault(
+    "session-crash-on-invalid-base64",
+    "an append chunk that is not valid base64 kills its session without a word: every later "
+    "event of the session is ignored while the socket stays connected",
+    clause=_STAYS_USABLE,
+    source=_ROBUSTNESS,
+)
+SILENTLY_DROP_BAD_MESSAGE = _fault(
+    "silently-drop-bad-message",
+    "bad input is dropped without a word: no `custom.error` is ever sent",
+    clause=_STAYS_USABLE,
+    source=_ROBUSTNESS,
+)
+ERROR_WRONG_SHAPE = _fault(
+    "error-wrong-shape",
+    '`custom.error` is `{"error": message, "code": "errorId"}` (the id as a string) instead '
+    "of `{message, errorId}`",
+    clause="`custom.error` is `{message, errorId}`",
+    source=f"{_ROBUSTNESS}; seed 001 input.buffer.commit custom.error example",
+)
+
 # --- roles and isolation -------------------------------------------------------------------
 TEXT_TO_SENDER_ONLY = _fault(
     "text-to-sender-only",

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl
 import socketio
 from aiohttp import web
 
+from conformance import schemas
 from conformance.audio import AudioDecodeError
 from conformance.protocols.metahuman.events import Event, Role
 from conformance.protocols.metahuman.reference import faults as f
@@ -91,6 +92,8 @@ class ReferenceServer:
         self.slow_first_audio_s = slow_first_audio_s  # the delay of the slow-first-audio fault
         self.sessions: dict[str, Session] = {}
         self.peers: dict[str, _Peer] = {}
+        # Sessions killed by the session-crash-on-invalid-base64 fault; empty without it.
+        self.crashed: set[str] = set()
         # Headroom over the chunk limit, so an oversized chunk reaches the handler and gets
         # PAYLOAD_TOO_LARGE instead of Engine.IO closing the connection.
         self.sio = socketio.AsyncServer(
@@ -177,6 +180,7 @@ class ReferenceServer:
             session.sender = None
         if session.abandoned:
             self.sessions.pop(session.id, None)
+            self.crashed.discard(session.id)
 
     # --- events ---------------------------------------------------------------------------
 
@@ -188,9 +192,17 @@ class ReferenceServer:
             peer = self.peers.get(sid)
             if peer is None:
                 return
+            if peer.session is not None and peer.session.id in self.crashed:
+                return  # a dead session answers nothing (session-crash-on-invalid-base64)
             try:
                 if peer.role is Role.RECEIVER and event in _SENDER_EVENTS:
                     raise CustomError(UNKNOWN_EVENT, f"a receiver may not send {event}")
+                if self.faults.active(f.DISCONNECT_ON_MALFORMED_PAYLOAD) and schemas.errors(
+                    "metahuman", event, args[0] if args else None
+                ):
+                    # A strict decoder that treats any malformed payload as a hostile client.
+                    await self.sio.disconnect(sid, namespace=self.namespace)
+                    return
                 await handler(sid, peer, *args)
             except CustomError as error:
                 await self._error(sid, error)
@@ -204,9 +216,14 @@ class ReferenceServer:
         await self._error(sid, CustomError(UNKNOWN_EVENT, repr(event)))
 
     async def _error(self, sid: str, error: CustomError) -> None:
+        if self.faults.active(f.SILENTLY_DROP_BAD_MESSAGE):
+            return  # bad input swallowed: the client never learns what went wrong
         payload = error.payload()
+        if self.faults.active(f.ERROR_WRONG_SHAPE):
+            # A house error envelope instead of the seed's {message, errorId}.
+            payload = {"error": payload["message"], "code": str(payload["errorId"])}
         if self.faults.active(f.ERROR_WITHOUT_ERROR_ID):
-            del payload["errorId"]
+            payload.pop("errorId", None)
         await self.sio.emit(Event.CUSTOM_ERROR, payload, to=sid, namespace=self.namespace)
 
     async def _session_update(self, sid: str, peer: _Peer, *args: Any) -> None:
@@ -233,7 +250,18 @@ class ReferenceServer:
 
     async def _append(self, sid: str, peer: _Peer, *args: Any) -> None:
         session = _configured(peer)
-        first = session.buffer.append(decode_chunk(args[0] if args else None))
+        chunk = args[0] if args else None
+        try:
+            data = decode_chunk(chunk)
+        except CustomError:
+            # A non-empty string refused by decode_chunk is one that is not base64: with the
+            # fault, the session's decoder dies on it, silently, and takes the session along.
+            not_base64 = isinstance(chunk, str) and bool(chunk)
+            if not_base64 and self.faults.active(f.SESSION_CRASH_ON_INVALID_BASE64):
+                self.crashed.add(session.id)
+                return
+            raise
+        first = session.buffer.append(data)
         if self.faults.active(f.NO_INITIALIZED):
             return
         if first or self.faults.active(f.INITIALIZED_EVERY_CHUNK):

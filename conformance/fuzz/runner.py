@@ -1,0 +1,97 @@
+"""Hypothesis over a live server: a budget in examples and seconds, and the minimal failure.
+
+Hypothesis calls synchronous code; the server is talked to by coroutines. A case runs its
+fuzzing in a worker thread and `LoopBridge` hands each coroutine back to the case's loop.
+Each example is judged by `check`, which returns None or what broke; hypothesis then shrinks
+the failing example, and the last failing call it makes is the minimal one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as seeded
+from hypothesis.strategies import SearchStrategy
+
+__all__ = ["Budget", "FuzzOutcome", "LoopBridge", "fuzz"]
+
+T = TypeVar("T")
+
+
+class LoopBridge:
+    """Run coroutines on a running event loop from another thread."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 120.0) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Budget:
+    """How much fuzzing: examples, seconds (generation stops; shrinking gets as much again)."""
+
+    max_examples: int = 25
+    max_time: float = 30.0
+    seed: int = 0
+
+
+@dataclass(slots=True)
+class FuzzOutcome(Generic[T]):
+    examples: int = 0
+    seconds: float = 0.0
+    failing: T | None = None
+    message: str = ""
+
+
+class _Broken(Exception):
+    """An example broke an oracle (hypothesis shrinks on it)."""
+
+
+def fuzz(
+    strategy: SearchStrategy[T], check: Callable[[T], str | None], budget: Budget
+) -> FuzzOutcome[T]:
+    """Run `check` over examples of `strategy` within the budget; the minimal failure, if any."""
+    outcome: FuzzOutcome[T] = FuzzOutcome()
+    started = time.monotonic()
+    generate_until = started + budget.max_time
+    shrink_until = started + 2 * budget.max_time
+
+    @settings(
+        max_examples=budget.max_examples,
+        database=None,
+        deadline=None,
+        phases=[Phase.explicit, Phase.generate, Phase.shrink],
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+        report_multiple_bugs=False,
+    )
+    @seeded(budget.seed)
+    @given(strategy)
+    def run(example: T) -> None:
+        now = time.monotonic()
+        if (outcome.failing is None and now > generate_until) or now > shrink_until:
+            return  # out of budget: the rest of the examples pass untried
+        outcome.examples += 1
+        problem = check(example)
+        if problem is not None:
+            outcome.failing, outcome.message = example, problem
+            raise _Broken(problem)
+
+    try:
+        run()
+    except _Broken:
+        pass
+    except Exception:
+        # Out of time while shrinking, or a server that answers differently on replay
+        # (hypothesis calls it flaky): the smallest failure seen so far is the finding.
+        if outcome.failing is None:
+            raise
+    outcome.seconds = time.monotonic() - started
+    return outcome

@@ -1,0 +1,336 @@
+"""A hypothesis state machine over MetaHuman AI Chat: updates, appends in random chunkings of
+the fixture speech, commits, Receivers joining and leaving, and Sender reconnects.
+
+Invariants, checked as the rules run: an update is answered with session.updated; a chunk
+before any update, and a commit of an empty buffer, get an error; every commit gets exactly
+one transcription or one error; every response's delta stream completes (ids 0..n-1, done on
+the last); nothing reaches another session's Receiver (a bystander listens throughout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import itertools
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
+
+from conformance.engine.context import Env
+from conformance.fuzz.runner import LoopBridge
+from conformance.protocols.metahuman.client import MetaHumanClient, Mode
+from conformance.protocols.metahuman.events import Event, Role
+from conformance.transports.socketio import SocketIOPeer
+
+__all__ = ["Clock", "ProtocolBroken", "machine", "replay_rules"]
+
+MODES = [
+    Mode(response_type=rt, is_base64=b, is_ordered=o)
+    for rt in ("single", "chain", "stream")
+    for b in (True, False)
+    for o in (True, False)
+]
+
+
+class ProtocolBroken(AssertionError):
+    """An invariant of the state machine does not hold."""
+
+
+def _errors_since(peer: SocketIOPeer, start: int) -> int:
+    return sum(1 for e in peer.received[start:] if e.event == Event.CUSTOM_ERROR)
+
+
+def _done(event: Any) -> bool:
+    payload = event.payload
+    return (
+        event.event == Event.RESPONSE_AUDIO_DELTA
+        and isinstance(payload, Mapping)
+        and payload.get("done") is True
+    )
+
+
+class Clock:
+    """The budget of a stateful run, and the smallest failing sequence seen so far.
+
+    Out of budget, rules do nothing: hypothesis then sees passing sequences and stops.
+    """
+
+    def __init__(self, max_time: float) -> None:
+        self.started = time.monotonic()
+        self.max_time = max_time
+        self.failing: list[dict[str, Any]] | None = None
+        self.message = ""
+
+    def active(self) -> bool:
+        spent = time.monotonic() - self.started
+        return spent < (2 if self.failing is not None else 1) * self.max_time
+
+    def broken(self, steps: list[dict[str, Any]], message: str) -> ProtocolBroken:
+        if self.failing is None or len(steps) <= len(self.failing):
+            self.failing, self.message = list(steps), message
+        return ProtocolBroken(message)
+
+
+def machine(
+    env: Env, bridge: LoopBridge, budget: Clock | None = None
+) -> type[RuleBasedStateMachine]:
+    """The state machine class, bound to a target and a budget."""
+    speech = MetaHumanClient(env).speech()
+    clock: Clock = budget if budget is not None else Clock(max_time=3600.0)
+
+    class Protocol(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.steps: list[dict[str, Any]] = []
+            self.orphans: list[tuple[SocketIOPeer, int]] = []  # Receivers of a left session
+            self.client = MetaHumanClient(env)
+            self.session_id = ""
+            self.configured = False
+            self.buffered = 0
+            self.receivers: list[SocketIOPeer] = []
+            self.sender = self._run(self.client.connect(Role.SENDER, "sender"))
+            self.bystander = self._run(self._bystander())
+
+        # --- plumbing ---
+
+        def _run(self, coroutine: Any) -> Any:
+            return bridge.run(coroutine, timeout=4 * env.timeout("turn"))
+
+        def _note(self, rule_name: str, **args: Any) -> None:
+            self.steps.append({"rule": rule_name, **args})
+
+        async def _bystander(self) -> SocketIOPeer:
+            other = await self.client.connect(Role.SENDER, "bystander-sender")
+            answer = await self.client.configure(other, self.client.session_update())
+            if answer is None or not isinstance(answer.payload, Mapping):
+                raise clock.broken(self.steps, "the bystander session could not be configured")
+            return await self.client.connect(
+                Role.RECEIVER, "bystander", str(answer.payload.get("sessionId"))
+            )
+
+        def _expect(
+            self, peer: SocketIOPeer, events: tuple[str, ...], after: int, timeout: float, what: str
+        ) -> Any:
+            answer = self._run(self.client.answer(peer, events, timeout, after))
+            if answer is None:
+                raise clock.broken(
+                    self.steps,
+                    f"{what}: awaited {' or '.join(events)} within {timeout:g} s; nothing came",
+                )
+            return answer
+
+        # --- rules ---
+
+        # Most sequences worth testing start with a configured session and a Receiver.
+        @initialize(mode=st.sampled_from(MODES))
+        def start(self, mode: Mode) -> None:
+            if not clock.active():
+                return
+            self.update(mode)
+            self.join()
+
+        @rule(mode=st.sampled_from(MODES))
+        def update(self, mode: Mode) -> None:
+            if not clock.active():
+                return
+            self._note("update", mode=[mode.response_type, mode.is_base64, mode.is_ordered])
+            start = len(self.sender.received)
+            self._run(self.sender.emit(Event.SESSION_UPDATE, self.client.session_update(mode)))
+            # Only session.updated answers it: an error here may belong to an earlier event.
+            answer = self._expect(
+                self.sender, (Event.SESSION_UPDATED,), start, env.timeout("event"), "session.update"
+            )
+            self.session_id = (
+                str(answer.payload.get("sessionId", ""))
+                if isinstance(answer.payload, Mapping)
+                else ""
+            )
+            self.configured = True
+
+        @rule(
+            cuts=st.lists(st.integers(min_value=1, max_value=max(1, len(speech) - 1)), max_size=6)
+        )
+        def append(self, cuts: list[int]) -> None:
+            if not clock.active():
+                return
+            self._note("append", cuts=cuts)
+            bounds = [0, *sorted(set(cuts)), len(speech)]
+            start = len(self.sender.received)
+            for a, b in itertools.pairwise(bounds):
+                if b > a:
+                    self._run(
+                        self.sender.emit(
+                            Event.INPUT_BUFFER_APPEND, base64.b64encode(speech[a:b]).decode()
+                        )
+                    )
+            if not self.configured:
+                # Every chunk gets its error: wait for all, so none is taken for a later answer.
+                sent = sum(1 for a, b in itertools.pairwise(bounds) if b > a)
+                try:
+                    self._run(
+                        self.sender.wait_for(
+                            lambda _: _errors_since(self.sender, start) >= sent,
+                            env.timeout("event"),
+                            after=start,
+                        )
+                    )
+                except TimeoutError:
+                    got = _errors_since(self.sender, start)
+                    raise clock.broken(
+                        self.steps, f"{sent} chunks before session.update got {got} errors"
+                    ) from None
+                return
+            if self.buffered == 0:
+                self._expect(
+                    self.sender,
+                    (Event.INPUT_BUFFER_INITIALIZED,),
+                    start,
+                    env.timeout("event"),
+                    "the first chunk of a buffer",
+                )
+            self.buffered += 1
+
+        # A whole turn in one step, so that sequences reach the responses often. Turns run
+        # only with a Receiver to wait on: a response still in flight when a sequence ends
+        # would reach the next sequence's sessions and blur whose it is.
+        @precondition(lambda self: bool(self.receivers) or not self.configured)
+        @rule(
+            cuts=st.lists(st.integers(min_value=1, max_value=max(1, len(speech) - 1)), max_size=6)
+        )
+        def turn(self, cuts: list[int]) -> None:
+            if not clock.active():
+                return
+            self.append(cuts)
+            self.commit()
+
+        @precondition(lambda self: bool(self.receivers) or not self.configured)
+        @rule()
+        def commit(self) -> None:
+            if not clock.active():
+                return
+            self._note("commit")
+            start = len(self.sender.received)
+            starts = [len(r.received) for r in self.receivers]
+            self._run(self.sender.emit(Event.INPUT_BUFFER_COMMIT))
+            if not self.configured or self.buffered == 0:
+                self._expect(
+                    self.sender,
+                    (Event.CUSTOM_ERROR,),
+                    start,
+                    env.timeout("event"),
+                    "a commit with nothing to commit",
+                )
+                return
+            self.buffered = 0
+            self._expect(
+                self.sender,
+                (Event.REQUEST_TRANSCRIBE_DONE, Event.CUSTOM_ERROR),
+                start,
+                env.timeout("transcription"),
+                "a commit",
+            )
+            self._run(asyncio.sleep(0.05))
+            answers = [
+                e.event
+                for e in self.sender.received[start:]
+                if e.event in (Event.REQUEST_TRANSCRIBE_DONE, Event.CUSTOM_ERROR)
+            ]
+            if len(answers) != 1:
+                raise clock.broken(
+                    self.steps,
+                    f"one commit got {answers}: exactly one transcription or one error expected",
+                )
+            if answers[0] == Event.CUSTOM_ERROR:
+                return
+            for receiver, begin in zip(self.receivers, starts, strict=True):
+                self._complete(receiver, begin)
+
+        def _complete(self, receiver: SocketIOPeer, begin: int) -> None:
+            try:
+                self._run(receiver.wait_for(_done, env.timeout("turn"), after=begin))
+            except TimeoutError:
+                raise clock.broken(
+                    self.steps,
+                    f"{receiver.name}'s delta stream did not end within {env.timeout('turn'):g} s",
+                ) from None
+            self._run(asyncio.sleep(0.05))
+            deltas = [
+                e.payload
+                for e in receiver.received[begin:]
+                if e.event == Event.RESPONSE_AUDIO_DELTA
+            ]
+            ids = sorted(d.get("id", -1) if isinstance(d, Mapping) else -1 for d in deltas)
+            if ids != list(range(len(ids))):
+                raise clock.broken(
+                    self.steps,
+                    f"{receiver.name} got delta ids {ids}: 0..n-1 each once was expected",
+                )
+
+        @precondition(lambda self: bool(self.session_id) and len(self.receivers) < 3)
+        @rule()
+        def join(self) -> None:
+            if not clock.active():
+                return
+            self._note("join")
+            connection = self._run(
+                self.client.attempt(
+                    Role.RECEIVER, f"receiver-{len(self.receivers)}", self.session_id
+                )
+            )
+            if connection.peer is None:
+                raise clock.broken(
+                    self.steps,
+                    f"a Receiver naming the live session was refused: {connection.refusal!r}",
+                )
+            self.receivers.append(connection.peer)
+
+        @precondition(lambda self: bool(self.receivers))
+        @rule()
+        def leave(self) -> None:
+            if not clock.active():
+                return
+            self._note("leave")
+            self._run(self.receivers.pop().close())
+
+        # Only between turns: what a server keeps of a half-sent buffer is not specified.
+        @precondition(lambda self: self.buffered == 0)
+        @rule()
+        def reconnect(self) -> None:
+            if not clock.active():
+                return
+            self._note("reconnect")
+            self._run(self.sender.close())
+            self._run(asyncio.sleep(0.05))
+            # A new socket is a new Sender: the old session's Receivers must hear no more.
+            self.orphans += [(r, len(r.received)) for r in self.receivers]
+            self.receivers = []
+            self.sender = self._run(self.client.connect(Role.SENDER, "sender"))
+            self.session_id, self.configured, self.buffered = "", False, 0
+
+        def teardown(self) -> None:
+            stray = [e.event for e in self.bystander.received[1:]]
+            for orphan, heard in self.orphans:
+                stray += [e.event for e in orphan.received[heard:] if e.event != "disconnect"]
+            self._run(self.client.__aexit__(None, None, None))
+            if stray:
+                raise clock.broken(self.steps, f"another session's Receiver got {stray}")
+
+    return Protocol
+
+
+def replay_rules(cls: type[RuleBasedStateMachine], rules: list[dict[str, Any]]) -> None:
+    """Run recorded rule steps on a fresh machine, in order (no hypothesis)."""
+    instance: Any = cls()
+    try:
+        for step in rules:
+            args = {k: v for k, v in step.items() if k != "rule"}
+            if step["rule"] == "update":
+                rt, b64, ordered = args["mode"]
+                args["mode"] = Mode(response_type=rt, is_base64=b64, is_ordered=ordered)
+            method: Callable[..., None] = getattr(instance, step["rule"])
+            method(**args)
+    finally:
+        instance.teardown()

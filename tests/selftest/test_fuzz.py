@@ -1,0 +1,85 @@
+"""`conformance fuzz` and `conformance replay`: nothing found on the reference server, each
+robustness fault found within the default budget, findings that replay."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.reports import validate_report
+from tests.selftest.conftest import Run
+
+ROBUSTNESS = [
+    ("disconnect-on-malformed-payload", "MH-FUZZ-002"),
+    ("session-crash-on-invalid-base64", "MH-FUZZ-002"),
+    ("silently-drop-bad-message", "MH-FUZZ-002"),
+    ("error-wrong-shape", "MH-FUZZ-002"),
+    ("disconnect-on-bad-update", "MH-FUZZ-002"),
+    ("no-error-on-empty-commit", "MH-FUZZ-002"),
+    ("missing-delta", "MH-FUZZ-003"),
+    ("leak-to-other-session", "MH-FUZZ-003"),
+]
+
+
+def fuzz(tmp_path: Path, *args: str) -> Run:
+    report_dir = tmp_path / "reports"
+    done = subprocess.run(
+        [sys.executable, "-m", "conformance", "fuzz", "--report-dir", str(report_dir), *args],
+        capture_output=True,
+        text=True,
+        timeout=400,
+        cwd=tmp_path,
+    )
+    return Run(done.returncode, done.stdout, done.stderr, report_dir)
+
+
+def replay(finding: Path, url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "conformance", "replay", str(finding), "--url", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_reference_server_survives_fuzzing(tmp_path: Path) -> None:
+    """A bounded fuzz of the embedded reference server finds nothing and writes its reports."""
+    run = fuzz(tmp_path, "--max-examples", "20", "--max-time", "15")
+    assert run.code == 0, run.stdout[-3000:]
+    assert run.verdicts() == {"MH-FUZZ-001": "PASS", "MH-FUZZ-002": "PASS", "MH-FUZZ-003": "PASS"}
+    assert validate_report(run.report) == []
+    assert (run.report_dir / "junit.xml").exists()
+    assert not (run.report_dir / "findings").exists()
+
+
+@pytest.mark.parametrize(("fault", "case"), ROBUSTNESS)
+def test_fault_is_found_and_replays(fault: str, case: str, tmp_path: Path, faulty: Any) -> None:
+    """Within the default budget the fault is found, shrunk, saved, and replays: still FAILED
+    against the faulty server, FIXED against a clean one."""
+    url = faulty([fault])
+    run = fuzz(tmp_path, "--url", url, "--case", case)
+    assert run.code == 1, run.stdout[-3000:]
+    result = next(c for c in run.report["cases"] if c["id"] == case)
+    assert result["verdict"] == "FAILED"
+    finding = run.report_dir / "findings" / f"{case}.json"
+    assert finding.exists()
+    assert result["rerun"].startswith(f"conformance replay {finding}")
+    still = replay(finding, url)
+    assert still.returncode == 1, still.stdout + still.stderr
+    assert still.stdout.startswith(f"FAILED {case}")
+    fixed = replay(finding, faulty([]))
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert fixed.stdout.startswith(f"FIXED {case}")
+
+
+def test_replay_of_a_bad_file(tmp_path: Path) -> None:
+    """A file that is not a finding exits 2 with one line."""
+    bogus = tmp_path / "bogus.json"
+    bogus.write_text("{}")
+    done = replay(bogus, "http://127.0.0.1:9")
+    assert done.returncode == 2
+    assert "not a finding file" in done.stderr
