@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import pytest
 from aiohttp import web
 
+from conformance import schemas
 from conformance.engine.transcript import Transcript
 from conformance.fixtures import clip
 from conformance.hosting import running
@@ -18,39 +19,10 @@ from conformance.protocols.metahuman.reference.providers import Providers
 from conformance.protocols.metahuman.reference.server import ReferenceServer
 from conformance.transports.socketio import SocketIOPeer
 
-# The seed's own session.update example (seed 001), with a real voice and speed 1.
-SESSION_UPDATE: dict[str, Any] = {
-    "STT": {
-        "provider": {"name": "openai", "title": "OpenAI"},
-        "model": "whisper-1",
-        "mediaFormat": "mp3",
-        "languageCode": "en-US",
-        "sentimentAnalysis": False,
-        "prompt": "string",
-    },
-    "LLM": {
-        "model": "gpt-4o",
-        "prompt": "You are useful MetaHuman assistant",
-        "temperature": 1,
-        "stop": ["string"],
-        "maxToken": 0,
-        "provider": {"name": "aigames", "title": "AI_Games"},
-        "name": "string",
-        "stream": False,
-    },
-    "TTS": {
-        "provider": {"name": "openai", "title": "OpenAI"},
-        "model": "tts-1",
-        "responseType": {"name": "single", "title": "Single"},
-        "languageCode": "en-US",
-        "voice": "alloy",
-        "speed": 1,
-        "ssmlGender": {"name": "unspecified", "title": "Unspecified"},
-        "stream": False,
-        "isBase64": True,
-        "isOrdered": True,
-    },
-}
+# The seed's own session.update example (seed 001, from the AsyncAPI document), with a real
+# voice, speed 1 and ordered deltas.
+SESSION_UPDATE: dict[str, Any] = copy.deepcopy(schemas.examples("metahuman", "session.update")[0])
+SESSION_UPDATE["TTS"].update(voice="alloy", speed=1, isOrdered=True)
 
 
 def session_update(

@@ -55,7 +55,10 @@ class _Broken(Exception):
 
 
 def fuzz(
-    strategy: SearchStrategy[T], check: Callable[[T], str | None], budget: Budget
+    strategy: SearchStrategy[T],
+    check: Callable[[T], str | None],
+    budget: Budget,
+    progress: Callable[[FuzzOutcome[T]], None] | None = None,
 ) -> FuzzOutcome[T]:
     """Run `check` over examples of `strategy` within the budget; the minimal failure, if any."""
     outcome: FuzzOutcome[T] = FuzzOutcome()
@@ -79,6 +82,8 @@ def fuzz(
         if (outcome.failing is None and now > generate_until) or now > shrink_until:
             return  # out of budget: the rest of the examples pass untried
         outcome.examples += 1
+        if progress is not None and outcome.examples % 10 == 0:
+            progress(outcome)
         problem = check(example)
         if problem is not None:
             outcome.failing, outcome.message = example, problem

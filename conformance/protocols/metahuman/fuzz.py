@@ -204,6 +204,21 @@ def negative_steps(base: Mapping[str, Any]) -> st.SearchStrategy[Step]:
             )
         ),
         st.just(step("input.buffer.append of an empty chunk", "", event=Event.INPUT_BUFFER_APPEND)),
+        st.integers(min_value=1, max_value=64).map(
+            lambda extra: step(
+                f"input.buffer.append of a chunk {extra} KiB over the 1 MiB default limit",
+                base64.b64encode(bytes((1 << 20) + (extra << 10))).decode(),
+                event=Event.INPUT_BUFFER_APPEND,
+            )
+        ),
+        st.just(
+            step(
+                "input.buffer.append with extra arguments",
+                "%%%",
+                {"extra": True},
+                event=Event.INPUT_BUFFER_APPEND,
+            )
+        ),
         st.just(step("input.buffer.append with no payload", event=Event.INPUT_BUFFER_APPEND)),
         st.binary(min_size=16, max_size=2048)
         .filter(

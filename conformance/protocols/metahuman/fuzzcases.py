@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -70,7 +71,10 @@ async def _fuzz_steps(ctx: CaseContext, strategy: Any, oracle: str, *, witness: 
 
     def work(bridge: LoopBridge) -> Any:
         return fuzz(
-            strategy, lambda step: bridge.run(strategies.judge_step(_quiet(env), step)), plan
+            strategy,
+            lambda step: bridge.run(strategies.judge_step(_quiet(env), step)),
+            plan,
+            progress=lambda o: _progress(ctx.case.id, o.examples, o.failing is not None),
         )
 
     outcome = await _in_thread(work)
@@ -97,6 +101,15 @@ async def _fuzz_steps(ctx: CaseContext, strategy: Any, oracle: str, *, witness: 
                 expected="nothing reaches another session; its turn completes",
                 observed=problem,
             )
+
+
+def _progress(case_id: str, examples: int, found: bool) -> None:
+    """A line on the terminal while a fuzz case runs (pytest captures the case's own output)."""
+    if sys.__stderr__ is None:
+        return
+    state = "a finding, shrinking" if found else "no finding yet"
+    sys.__stderr__.write(f"\r  {case_id}: {examples} examples, {state}   ")
+    sys.__stderr__.flush()
 
 
 def _quiet(env: Env) -> Env:
