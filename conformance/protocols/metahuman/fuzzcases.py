@@ -48,10 +48,10 @@ async def _in_thread(work: Callable[[LoopBridge], T]) -> T:
     return await asyncio.to_thread(work, bridge)
 
 
-def _report(ctx: CaseContext, finding: Finding, examples: int, seconds: float) -> None:
+def _report(ctx: CaseContext, finding: Finding) -> None:
     path = save_finding(finding, ctx.report_dir / "findings")
     ctx.recorder.rerun = f"conformance replay {path}" + (f" --url {ctx.url}" if ctx.url else "")
-    ctx.note(f"{examples} examples in {seconds:.1f} s; the minimal sequence is saved in {path}")
+    ctx.note(f"the minimal sequence is saved in {path}")
     steps = [s.label or f"{s.event} {s.args!r}" for s in finding.steps] or [
         f"{r['rule']} { ({k: v for k, v in r.items() if k != 'rule'} or '') }".strip()
         for r in finding.rules
@@ -92,7 +92,7 @@ async def _fuzz_steps(ctx: CaseContext, strategy: Any, oracle: str, *, witness: 
             seed=plan.seed,
             url=ctx.url,
         )
-        _report(ctx, finding, outcome.examples, outcome.seconds)
+        _report(ctx, finding)
     if watcher is not None:
         problem = await watcher
         if problem is not None:
@@ -195,7 +195,7 @@ async def stateful(ctx: CaseContext) -> None:
             url=ctx.url,
             rules=tuple(clock.failing),
         )
-        _report(ctx, finding, 0, seconds)
+        _report(ctx, finding)
 
 
 async def replay(finding: Finding, env: Env) -> str | None:
