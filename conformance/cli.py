@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 from conformance import __version__, audio, protocols
 from conformance.engine.context import Env, Recorder
@@ -25,9 +24,6 @@ from conformance.engine.model import HarnessError
 from conformance.fuzz.findings import Finding, load_finding
 from conformance.hosting import serve_until_stopped
 from conformance.profiles import ProfileError, load_profile
-from conformance.protocols.metahuman.reference.faults import FAULTS, ActiveFaults
-from conformance.protocols.metahuman.reference.providers import OfflineTextToSpeech, Providers
-from conformance.protocols.metahuman.reference.server import ReferenceServer
 from conformance.transports.socketio import TransportError
 
 __all__ = ["main"]
@@ -66,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
         help="inject a defect (repeatable); see --list-faults",
     )
     serve.add_argument("--list-faults", action="store_true", help="list the faults and exit")
+    serve.add_argument(
+        "--protocol",
+        default="metahuman",
+        choices=protocols.names(),
+        help="the protocol served (default %(default)s)",
+    )
     serve.add_argument("--path", default="socket.io", help="Socket.IO path (default %(default)s)")
     serve.add_argument("--namespace", default="/", help="Socket.IO namespace (default %(default)s)")
     serve.add_argument("--token", help="require this `token` in the handshake auth payload")
@@ -130,9 +132,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _list_faults() -> int:
-    width = max(len(name) for name in FAULTS)
-    for fault in FAULTS.values():
+def _list_faults(protocol: str) -> int:
+    faults = protocols.plugin(protocol).faults()
+    width = max(len(name) for name in faults)
+    for fault in faults.values():
         print(f"{fault.name:<{width}}  {fault.summary}")
         print(f"{'':<{width}}  breaks: {fault.clause} ({fault.source})")
     return 0
@@ -140,28 +143,23 @@ def _list_faults() -> int:
 
 def _serve(args: argparse.Namespace) -> int:
     if args.list_faults:
-        return _list_faults()
+        return _list_faults(args.protocol)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    plugin = protocols.plugin(args.protocol)
+    options = {
+        "path": args.path,
+        "namespace": args.namespace,
+        "token": args.token,
+        "tts_format": args.tts_format,
+    }
     try:
-        faults = ActiveFaults(args.fault)
+        app = plugin.reference_app(args.fault, options)
     except KeyError as exc:
         raise UsageError(exc.args[0]) from None
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    server = ReferenceServer(
-        faults=faults,
-        providers=Providers(tts=OfflineTextToSpeech(output_format=args.tts_format)),
-        token=args.token,
-        path=args.path,
-        namespace=args.namespace,
-    )
-    app = server.attach(web.Application())
 
     def ready(url: str) -> None:
-        injected = f"; faults: {', '.join(args.fault)}" if args.fault else ""
-        print(
-            f"MetaHuman reference server listening on {url} "
-            f"(path /{server.path}, namespace {server.namespace}{injected})",
-            flush=True,
-        )
+        injected = f" (faults: {', '.join(args.fault)})" if args.fault else ""
+        print(f"{plugin.title} reference server listening on {url}{injected}", flush=True)
 
     try:
         asyncio.run(serve_until_stopped(app, args.host, args.port, ready))

@@ -29,7 +29,7 @@ class EmbeddedServer:
     @classmethod
     def reference(cls, protocol: str, faults: Sequence[str] = ()) -> EmbeddedServer:
         """The reference server of a protocol, with faults injected."""
-        return cls(protocols.plugin(protocol).reference_app(faults))
+        return cls(protocols.plugin(protocol).reference_app(faults, {}))
 
     def start(self, timeout: float = 30.0) -> str:
         self._thread.start()

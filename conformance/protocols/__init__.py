@@ -42,8 +42,9 @@ class ProtocolPlugin:
     profile_schema: Callable[[], Mapping[str, Any]]
     catalogue: Callable[[], Sequence[Case]]
     faults: Callable[[], Mapping[str, FaultInfo]]
-    # faults -> the reference server's aiohttp application (raises KeyError on unknown fault)
-    reference_app: Callable[[Sequence[str]], web.Application]
+    # (faults, serve options) -> the reference server's aiohttp application (KeyError on an
+    # unknown fault); a protocol ignores the options it has no use for
+    reference_app: Callable[[Sequence[str], Mapping[str, Any]], web.Application]
     # which cases each fault must make FAILED (the kill matrix of the selftest)
     kill_matrix: Callable[[], Mapping[str, Sequence[str]]]
     # what `conformance fuzz` runs, and how a saved finding is replayed (None: fixed)

@@ -8,29 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import socketio
 
-from conformance.engine.transcript import Direction, Transcript, WireEvent
+from conformance.engine.transcript import Direction, Transcript
+from conformance.transports.base import Mailbox, Refused, TransportError
 
 __all__ = ["Refused", "SocketIOPeer", "TransportError"]
 
 
-class TransportError(Exception):
-    """The connection could not be made or was lost: not a verdict on the protocol."""
-
-
-class Refused(Exception):
-    """The server refused the handshake with a CONNECT_ERROR packet."""
-
-    def __init__(self, payload: Any) -> None:
-        super().__init__(f"connection refused: {payload!r}")
-        self.payload = payload
-
-
-class SocketIOPeer:
+class SocketIOPeer(Mailbox):
     """One socket of a case (for example the Sender or a Receiver)."""
 
     def __init__(
@@ -44,15 +33,12 @@ class SocketIOPeer:
         auth: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
+        super().__init__(name, transcript)
         self.url = url
-        self.name = name
-        self.transcript = transcript
         self.path = path.strip("/")
         self.namespace = namespace
         self.auth = dict(auth) if auth is not None else None
         self.headers = dict(headers or {})
-        self.received: list[WireEvent] = []
-        self._arrived = asyncio.Condition()
         self._refusal: Any = None
         self._client = socketio.AsyncClient(reconnection=False)
         self._client.on("*", self._on_event, namespace=namespace)
@@ -90,7 +76,7 @@ class SocketIOPeer:
         await self._record(Direction.RECEIVED, "connect", ())
 
     async def emit(self, event: str, *args: Any) -> None:
-        self.transcript.record(self.name, Direction.SENT, event, args)
+        self.sent(event, args)
         try:
             await self._client.emit(
                 event, args[0] if len(args) == 1 else args or None, namespace=self.namespace
@@ -98,38 +84,10 @@ class SocketIOPeer:
         except socketio.exceptions.BadNamespaceError:
             raise TransportError(f"{self.name} is not connected; cannot send {event}") from None
 
-    async def wait_for(
-        self,
-        predicate: str | Callable[[WireEvent], bool],
-        timeout: float,
-        *,
-        after: int = 0,
-    ) -> WireEvent:
-        """The first received event from index `after` on that matches; TimeoutError if none."""
-        match = (lambda e: e.event == predicate) if isinstance(predicate, str) else predicate
-
-        def found() -> WireEvent | None:
-            return next((e for e in self.received[after:] if match(e)), None)
-
-        async with self._arrived:
-            await asyncio.wait_for(self._arrived.wait_for(lambda: found() is not None), timeout)
-        hit = found()
-        assert hit is not None
-        return hit
-
-    def events(self, name: str) -> list[WireEvent]:
-        return [e for e in self.received if e.event == name]
-
     async def close(self) -> None:
         with contextlib.suppress(Exception):  # already gone: closing is best effort
             await self._client.disconnect()
         await self._client.shutdown()
-
-    async def _record(self, direction: Direction, event: str, args: tuple[Any, ...]) -> None:
-        wire = self.transcript.record(self.name, direction, event, args)
-        async with self._arrived:
-            self.received.append(wire)
-            self._arrived.notify_all()
 
     async def _on_event(self, event: str, *args: Any) -> None:
         await self._record(Direction.RECEIVED, event, args)

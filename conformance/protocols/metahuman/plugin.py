@@ -77,11 +77,21 @@ def _faults() -> Mapping[str, FaultInfo]:
     return FAULTS
 
 
-def _reference_app(faults: Sequence[str]) -> web.Application:
+def _reference_app(faults: Sequence[str], options: Mapping[str, Any]) -> web.Application:
     from conformance.protocols.metahuman.reference.faults import ActiveFaults
+    from conformance.protocols.metahuman.reference.providers import OfflineTextToSpeech, Providers
     from conformance.protocols.metahuman.reference.server import ReferenceServer
 
-    return ReferenceServer(faults=ActiveFaults(faults)).attach(web.Application())
+    server = ReferenceServer(
+        faults=ActiveFaults(faults),
+        providers=Providers(
+            tts=OfflineTextToSpeech(output_format=options.get("tts_format", "mp3"))
+        ),
+        token=options.get("token"),
+        path=options.get("path", "socket.io"),
+        namespace=options.get("namespace", "/"),
+    )
+    return server.attach(web.Application())
 
 
 def _fuzz_catalogue() -> Sequence[Case]:

@@ -1,0 +1,64 @@
+"""What every transport shares: its errors, and a mailbox of received events to wait on."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+from conformance.engine.transcript import Direction, Transcript, WireEvent
+
+__all__ = ["Mailbox", "Refused", "TransportError"]
+
+
+class TransportError(Exception):
+    """The connection could not be made or was lost: not a verdict on the protocol."""
+
+
+class Refused(Exception):
+    """The server refused the handshake (its answer, judged by the cases)."""
+
+    def __init__(self, payload: Any) -> None:
+        super().__init__(f"connection refused: {payload!r}")
+        self.payload = payload
+
+
+class Mailbox:
+    """One socket's received events, recorded into the case's transcript, and waits on them."""
+
+    def __init__(self, name: str, transcript: Transcript) -> None:
+        self.name = name
+        self.transcript = transcript
+        self.received: list[WireEvent] = []
+        self._arrived = asyncio.Condition()
+
+    async def wait_for(
+        self,
+        predicate: str | Callable[[WireEvent], bool],
+        timeout: float,
+        *,
+        after: int = 0,
+    ) -> WireEvent:
+        """The first received event from index `after` on that matches; TimeoutError if none."""
+        match = (lambda e: e.event == predicate) if isinstance(predicate, str) else predicate
+
+        def found() -> WireEvent | None:
+            return next((e for e in self.received[after:] if match(e)), None)
+
+        async with self._arrived:
+            await asyncio.wait_for(self._arrived.wait_for(lambda: found() is not None), timeout)
+        hit = found()
+        assert hit is not None
+        return hit
+
+    def events(self, name: str) -> list[WireEvent]:
+        return [e for e in self.received if e.event == name]
+
+    def sent(self, event: str, args: tuple[Any, ...]) -> None:
+        self.transcript.record(self.name, Direction.SENT, event, args)
+
+    async def _record(self, direction: Direction, event: str, args: tuple[Any, ...]) -> None:
+        wire = self.transcript.record(self.name, direction, event, args)
+        async with self._arrived:
+            self.received.append(wire)
+            self._arrived.notify_all()
