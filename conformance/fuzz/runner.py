@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as seeded
 from hypothesis.strategies import SearchStrategy
 
-__all__ = ["Budget", "FuzzOutcome", "LoopBridge", "fuzz"]
+__all__ = ["Budget", "Clock", "FuzzOutcome", "LoopBridge", "ProtocolBroken", "fuzz", "replay_rules"]
 
 T = TypeVar("T")
 
@@ -100,3 +100,40 @@ def fuzz(
             raise
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+class ProtocolBroken(AssertionError):
+    """An invariant of a protocol state machine does not hold."""
+
+
+class Clock:
+    """The budget of a stateful run, and the smallest failing rule sequence seen so far.
+
+    Out of budget, a machine's rules do nothing: hypothesis then sees passing sequences and
+    stops. Rule steps are JSON ({"rule": name, **arguments}) so that a finding replays.
+    """
+
+    def __init__(self, max_time: float) -> None:
+        self.started = time.monotonic()
+        self.max_time = max_time
+        self.failing: list[dict[str, Any]] | None = None
+        self.message = ""
+
+    def active(self) -> bool:
+        spent = time.monotonic() - self.started
+        return spent < (2 if self.failing is not None else 1) * self.max_time
+
+    def broken(self, steps: list[dict[str, Any]], message: str) -> ProtocolBroken:
+        if self.failing is None or len(steps) <= len(self.failing):
+            self.failing, self.message = list(steps), message
+        return ProtocolBroken(message)
+
+
+def replay_rules(cls: type[Any], rules: list[dict[str, Any]]) -> None:
+    """Run recorded rule steps on a fresh state machine, in order (no hypothesis)."""
+    instance = cls()
+    try:
+        for step in rules:
+            getattr(instance, step["rule"])(**{k: v for k, v in step.items() if k != "rule"})
+    finally:
+        instance.teardown()

@@ -43,6 +43,16 @@ class Mode:
             )
         )
 
+    @classmethod
+    def parse(cls, label: str) -> Mode:
+        """The mode of a label such as "chain-binary-unordered"."""
+        response_type, encoding, order = label.split("-")
+        return cls(
+            response_type=response_type,
+            is_base64=encoding == "base64",
+            is_ordered=order == "ordered",
+        )
+
 
 @dataclass(slots=True)
 class Connection:

@@ -12,31 +12,26 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
 from conformance.engine.context import Env
-from conformance.fuzz.runner import LoopBridge
+from conformance.fuzz.runner import Clock, LoopBridge
 from conformance.protocols.metahuman.client import MetaHumanClient, Mode
 from conformance.protocols.metahuman.events import Event, Role
 from conformance.transports.socketio import SocketIOPeer
 
-__all__ = ["Clock", "ProtocolBroken", "machine", "replay_rules"]
+__all__ = ["LABELS", "machine"]
 
-MODES = [
-    Mode(response_type=rt, is_base64=b, is_ordered=o)
+LABELS = [
+    Mode(response_type=rt, is_base64=b, is_ordered=o).label
     for rt in ("single", "chain", "stream")
     for b in (True, False)
     for o in (True, False)
 ]
-
-
-class ProtocolBroken(AssertionError):
-    """An invariant of the state machine does not hold."""
 
 
 def _errors_since(peer: SocketIOPeer, start: int) -> int:
@@ -50,28 +45,6 @@ def _done(event: Any) -> bool:
         and isinstance(payload, Mapping)
         and payload.get("done") is True
     )
-
-
-class Clock:
-    """The budget of a stateful run, and the smallest failing sequence seen so far.
-
-    Out of budget, rules do nothing: hypothesis then sees passing sequences and stops.
-    """
-
-    def __init__(self, max_time: float) -> None:
-        self.started = time.monotonic()
-        self.max_time = max_time
-        self.failing: list[dict[str, Any]] | None = None
-        self.message = ""
-
-    def active(self) -> bool:
-        spent = time.monotonic() - self.started
-        return spent < (2 if self.failing is not None else 1) * self.max_time
-
-    def broken(self, steps: list[dict[str, Any]], message: str) -> ProtocolBroken:
-        if self.failing is None or len(steps) <= len(self.failing):
-            self.failing, self.message = list(steps), message
-        return ProtocolBroken(message)
 
 
 def machine(
@@ -125,20 +98,22 @@ def machine(
         # --- rules ---
 
         # Most sequences worth testing start with a configured session and a Receiver.
-        @initialize(mode=st.sampled_from(MODES))
-        def start(self, mode: Mode) -> None:
+        @initialize(mode=st.sampled_from(LABELS))
+        def start(self, mode: str) -> None:
             if not clock.active():
                 return
             self.update(mode)
             self.join()
 
-        @rule(mode=st.sampled_from(MODES))
-        def update(self, mode: Mode) -> None:
+        @rule(mode=st.sampled_from(LABELS))
+        def update(self, mode: str) -> None:
             if not clock.active():
                 return
-            self._note("update", mode=[mode.response_type, mode.is_base64, mode.is_ordered])
+            self._note("update", mode=mode)
             start = len(self.sender.received)
-            self._run(self.sender.emit(Event.SESSION_UPDATE, self.client.session_update(mode)))
+            self._run(
+                self.sender.emit(Event.SESSION_UPDATE, self.client.session_update(Mode.parse(mode)))
+            )
             # Only session.updated answers it: an error here may belong to an earlier event.
             answer = self._expect(
                 self.sender, (Event.SESSION_UPDATED,), start, env.timeout("event"), "session.update"
@@ -319,18 +294,3 @@ def machine(
                 raise clock.broken(self.steps, f"another session's Receiver got {stray}")
 
     return Protocol
-
-
-def replay_rules(cls: type[RuleBasedStateMachine], rules: list[dict[str, Any]]) -> None:
-    """Run recorded rule steps on a fresh machine, in order (no hypothesis)."""
-    instance: Any = cls()
-    try:
-        for step in rules:
-            args = {k: v for k, v in step.items() if k != "rule"}
-            if step["rule"] == "update":
-                rt, b64, ordered = args["mode"]
-                args["mode"] = Mode(response_type=rt, is_base64=b64, is_ordered=ordered)
-            method: Callable[..., None] = getattr(instance, step["rule"])
-            method(**args)
-    finally:
-        instance.teardown()
