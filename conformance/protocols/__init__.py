@@ -20,7 +20,10 @@ if TYPE_CHECKING:
 __all__ = ["FaultInfo", "ProtocolPlugin", "names", "plugin"]
 
 # name -> module defining PLUGIN; imported on first use.
-_REGISTRY = {"metahuman": "conformance.protocols.metahuman.plugin"}
+_REGISTRY = {
+    "chatmode": "conformance.protocols.chatmode.plugin",
+    "metahuman": "conformance.protocols.metahuman.plugin",
+}
 
 
 class FaultInfo(Protocol):

@@ -395,6 +395,8 @@ _INVALID: list[tuple[str, Any, str]] = [
     ("unknown-avatar", text_message(avatar_id="nobody"), "avatar_id"),
     ("empty-request", text_message(""), "request"),
     ("bad-base64", voice_message(b"", file_base64_data="%%% not base64 %%%"), "file_base64_data"),
+    # Found by the fuzzer: non-ASCII text made b64decode raise ValueError and close the socket.
+    ("non-ascii-base64", voice_message(b"", file_base64_data="\x80"), "file_base64_data"),
 ]
 
 

@@ -50,8 +50,8 @@ def faulty() -> Iterator[Any]:
     """Start reference servers with faults in this process; yields a starter returning URLs."""
     servers: list[EmbeddedServer] = []
 
-    def start(faults: Sequence[str] = ()) -> str:
-        server = EmbeddedServer.reference("metahuman", faults)
+    def start(faults: Sequence[str] = (), protocol: str = "metahuman") -> str:
+        server = EmbeddedServer.reference(protocol, faults)
         servers.append(server)
         return server.start()
 

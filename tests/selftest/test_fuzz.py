@@ -14,14 +14,17 @@ from conformance.reports import validate_report
 from tests.selftest.conftest import Run
 
 ROBUSTNESS = [
-    ("disconnect-on-malformed-payload", "MH-FUZZ-002"),
-    ("session-crash-on-invalid-base64", "MH-FUZZ-002"),
-    ("silently-drop-bad-message", "MH-FUZZ-002"),
-    ("error-wrong-shape", "MH-FUZZ-002"),
-    ("disconnect-on-bad-update", "MH-FUZZ-002"),
-    ("no-error-on-empty-commit", "MH-FUZZ-002"),
-    ("missing-delta", "MH-FUZZ-003"),
-    ("leak-to-other-session", "MH-FUZZ-003"),
+    ("chatmode", "error-closes-socket", "CM-FUZZ-002"),
+    ("chatmode", "missing-type-field", "CM-FUZZ-001"),
+    ("chatmode", "cross-user-leak", "CM-FUZZ-003"),
+    ("metahuman", "disconnect-on-malformed-payload", "MH-FUZZ-002"),
+    ("metahuman", "session-crash-on-invalid-base64", "MH-FUZZ-002"),
+    ("metahuman", "silently-drop-bad-message", "MH-FUZZ-002"),
+    ("metahuman", "error-wrong-shape", "MH-FUZZ-002"),
+    ("metahuman", "disconnect-on-bad-update", "MH-FUZZ-002"),
+    ("metahuman", "no-error-on-empty-commit", "MH-FUZZ-002"),
+    ("metahuman", "missing-delta", "MH-FUZZ-003"),
+    ("metahuman", "leak-to-other-session", "MH-FUZZ-003"),
 ]
 
 
@@ -46,22 +49,25 @@ def replay(finding: Path, url: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_reference_server_survives_fuzzing(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("protocol", "prefix"), [("metahuman", "MH"), ("chatmode", "CM")])
+def test_reference_server_survives_fuzzing(protocol: str, prefix: str, tmp_path: Path) -> None:
     """A bounded fuzz of the embedded reference server finds nothing and writes its reports."""
-    run = fuzz(tmp_path, "--max-examples", "20", "--max-time", "15")
+    run = fuzz(tmp_path, "--protocol", protocol, "--max-examples", "20", "--max-time", "15")
     assert run.code == 0, run.stdout[-3000:]
-    assert run.verdicts() == {"MH-FUZZ-001": "PASS", "MH-FUZZ-002": "PASS", "MH-FUZZ-003": "PASS"}
+    assert run.verdicts() == {f"{prefix}-FUZZ-00{n}": "PASS" for n in (1, 2, 3)}
     assert validate_report(run.report) == []
     assert (run.report_dir / "junit.xml").exists()
     assert not (run.report_dir / "findings").exists()
 
 
-@pytest.mark.parametrize(("fault", "case"), ROBUSTNESS)
-def test_fault_is_found_and_replays(fault: str, case: str, tmp_path: Path, faulty: Any) -> None:
+@pytest.mark.parametrize(("protocol", "fault", "case"), ROBUSTNESS)
+def test_fault_is_found_and_replays(
+    protocol: str, fault: str, case: str, tmp_path: Path, faulty: Any
+) -> None:
     """Within the default budget the fault is found, shrunk, saved, and replays: still FAILED
     against the faulty server, FIXED against a clean one."""
-    url = faulty([fault])
-    run = fuzz(tmp_path, "--url", url, "--case", case)
+    url = faulty([fault], protocol)
+    run = fuzz(tmp_path, "--protocol", protocol, "--url", url, "--case", case)
     assert run.code == 1, run.stdout[-3000:]
     result = next(c for c in run.report["cases"] if c["id"] == case)
     assert result["verdict"] == "FAILED"
@@ -71,7 +77,7 @@ def test_fault_is_found_and_replays(fault: str, case: str, tmp_path: Path, fault
     still = replay(finding, url)
     assert still.returncode == 1, still.stdout + still.stderr
     assert still.stdout.startswith(f"FAILED {case}")
-    fixed = replay(finding, faulty([]))
+    fixed = replay(finding, faulty([], protocol))
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert fixed.stdout.startswith(f"FIXED {case}")
 

@@ -15,26 +15,30 @@ from conformance import protocols
 from conformance.engine.catalogue import matches
 from tests.selftest.conftest import conformance
 
-PLUGIN = protocols.plugin("metahuman")
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+MATRIX = [
+    (name, fault) for name in protocols.names() for fault in sorted(protocols.plugin(name).faults())
+]
 
 
-def test_matrix_covers_every_fault_with_real_cases() -> None:
+@pytest.mark.parametrize("protocol", protocols.names())
+def test_matrix_covers_every_fault_with_real_cases(protocol: str) -> None:
     """Each fault has catching cases; each glob names cases of the catalogue; README shows it."""
-    ids = [case.id for case in PLUGIN.catalogue()]
-    assert set(PLUGIN.kill_matrix()) == set(PLUGIN.faults())
-    for fault, globs in PLUGIN.kill_matrix().items():
+    plugin = protocols.plugin(protocol)
+    ids = [case.id for case in plugin.catalogue()]
+    assert set(plugin.kill_matrix()) == set(plugin.faults())
+    for fault, globs in plugin.kill_matrix().items():
         for glob in globs:
             assert any(matches(i, glob) for i in ids), (fault, glob)
         assert f"| `{fault}` | " in README, fault
 
 
-@pytest.mark.parametrize("fault", sorted(PLUGIN.faults()))
-def test_fault_is_caught(fault: str, tmp_path: Path, faulty: Any) -> None:
+@pytest.mark.parametrize(("protocol", "fault"), MATRIX)
+def test_fault_is_caught(protocol: str, fault: str, tmp_path: Path, faulty: Any) -> None:
     """Against the server with the fault, at least one of its catching cases is FAILED."""
-    url = faulty([fault])
-    args = ["--url", url]
-    for glob in PLUGIN.kill_matrix()[fault]:
+    url = faulty([fault], protocol)
+    args = ["--protocol", protocol, "--url", url]
+    for glob in protocols.plugin(protocol).kill_matrix()[fault]:
         args += ["--case", glob]
     run = conformance(tmp_path, *args)
     verdicts = run.verdicts()

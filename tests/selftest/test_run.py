@@ -113,3 +113,18 @@ def test_profile_shapes_the_handshake(tmp_path: Path) -> None:
     assert run.code == 0, run.stdout[-3000:]
     assert set(run.verdicts().values()) == {"PASS"}
     assert len(run.verdicts()) >= 8
+
+
+def test_chatmode_embedded_and_by_ws_url(tmp_path: Path, faulty: Any) -> None:
+    """Chat Mode: the embedded endpoints pass every case, and so does a ws:// URL with a profile."""
+    embedded = conformance(tmp_path / "embedded", "--protocol", "chatmode")
+    assert embedded.code == 0, embedded.stdout[-3000:]
+    assert embedded.report["protocol"] == "chatmode"
+    assert embedded.report["summary"]["FAILED"] == embedded.report["summary"]["ERROR"] == 0
+    assert embedded.report["summary"]["total"] == len(protocols.plugin("chatmode").catalogue())
+    profile = tmp_path / "chatmode.yaml"
+    profile.write_text("protocol: chatmode\nauth: {user_id: someone-else}\n")
+    url = faulty([], "chatmode").replace("http://", "ws://")
+    remote = conformance(tmp_path / "remote", "--url", url, "--profile", str(profile))
+    assert remote.code == 0, remote.stdout[-3000:]
+    assert set(remote.verdicts().values()) == {"PASS"}

@@ -5,16 +5,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import pytest
+
+from conformance import protocols
 from conformance.cli import _parser
 from conformance.protocols.metahuman.reference.errors import CATALOGUE
-from conformance.protocols.metahuman.reference.faults import FAULTS
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
-def test_every_fault_is_documented() -> None:
-    """Each fault has its row, with its clause, in the README's fault catalogue."""
-    for fault in FAULTS.values():
+@pytest.mark.parametrize("protocol", protocols.names())
+def test_every_fault_is_documented(protocol: str) -> None:
+    """Each fault of each protocol has its row, with its clause, in a README fault catalogue."""
+    for fault in protocols.plugin(protocol).faults().values():
         assert f"| `{fault.name}` | {fault.summary} | {fault.clause} |" in README
 
 

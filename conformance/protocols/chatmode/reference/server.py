@@ -139,7 +139,7 @@ def _parse(raw: str, *, allow_live: bool) -> _Message:
         return _Message(avatar=avatar, request=value.strip(), audio=None)
     try:
         data = base64.b64decode(value, validate=True)
-    except binascii.Error as exc:
+    except (binascii.Error, ValueError) as exc:  # non-ASCII text raises ValueError
         raise _Invalid(f"`file_base64_data` is not base64: {exc}") from None
     if not data:
         raise _Invalid("`file_base64_data` is empty")

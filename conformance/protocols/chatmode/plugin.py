@@ -1,0 +1,102 @@
+"""Chat Mode as a plug-in of the suite."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from conformance.engine.context import Env
+from conformance.engine.model import Case
+from conformance.fuzz.findings import Finding
+from conformance.protocols import FaultInfo, ProtocolPlugin
+
+__all__ = ["KILL_MATRIX", "PLUGIN", "SIGNING_KEY"]
+
+# The reference server's signing key is public: it is a test server, and the built-in profile
+# carries a token it signed that expired on 2020-01-01 (auth.expired_token).
+SIGNING_KEY = b"conformance-reference-signing-key"
+
+# Which cases each fault of the reference endpoints must make FAILED (tests/selftest).
+KILL_MATRIX: dict[str, list[str]] = {
+    "jwt-accepts-bad-user-id": ["CM-TOK-002", "CM-TOK-003"],
+    "unknown-project-accepted": ["CM-TOK-004"],
+    "expired-token-accepted": ["CM-CON-003", "CM-WS-003"],
+    "expired-token-401": ["CM-CON-003", "CM-WS-003"],
+    "connection-without-auth": ["CM-CON-002"],
+    "socket-without-token": ["CM-WS-002"],
+    "live-mode-accepted": ["CM-ERR-011"],
+    "wav-8khz-accepted": ["CM-ERR-012"],
+    "no-answer-to-voice": ["CM-VOI-001[*]"],
+    "missing-type-field": ["CM-TXT-002"],
+    "file-url-404": ["CM-AUD-001"],
+    "file-url-wrong-content-type": ["CM-AUD-002"],
+    "answer-audio-not-decodable": ["CM-AUD-002", "CM-AUD-003"],
+    "cross-user-leak": ["CM-ISO-001"],
+    "error-closes-socket": ["CM-ERR-0*"],
+}
+
+
+@cache
+def _builtin_profile() -> Mapping[str, Any]:
+    text = resources.files(__package__).joinpath("profile.yaml").read_text(encoding="utf-8")
+    loaded: Mapping[str, Any] = yaml.safe_load(text)
+    return loaded
+
+
+@cache
+def _profile_schema() -> Mapping[str, Any]:
+    text = resources.files(__package__).joinpath("profile.schema.json").read_text(encoding="utf-8")
+    loaded: Mapping[str, Any] = json.loads(text)
+    return loaded
+
+
+def _catalogue() -> Sequence[Case]:
+    from conformance.protocols.chatmode.cases import ordered
+
+    return ordered()
+
+
+def _fuzz_catalogue() -> Sequence[Case]:
+    try:
+        from conformance.protocols.chatmode.fuzzcases import FUZZ_CATALOGUE
+    except ImportError:  # the fuzz catalogue is being written
+        return []
+    return list(FUZZ_CATALOGUE)
+
+
+async def _replay(finding: Finding, env: Env) -> str | None:
+    from conformance.protocols.chatmode.fuzzcases import replay
+
+    return await replay(finding, env)
+
+
+def _faults() -> Mapping[str, FaultInfo]:
+    from conformance.protocols.chatmode.reference.faults import FAULTS
+
+    return FAULTS
+
+
+def _reference_app(faults: Sequence[str], options: Mapping[str, Any]) -> web.Application:
+    from conformance.protocols.chatmode.reference.server import reference_app
+
+    return reference_app(faults, secret=SIGNING_KEY)
+
+
+PLUGIN = ProtocolPlugin(
+    name="chatmode",
+    title="Chat Mode (WebSocket)",
+    builtin_profile=_builtin_profile,
+    profile_schema=_profile_schema,
+    catalogue=_catalogue,
+    faults=_faults,
+    reference_app=_reference_app,
+    kill_matrix=lambda: KILL_MATRIX,
+    fuzz_catalogue=_fuzz_catalogue,
+    replay=_replay,
+)
