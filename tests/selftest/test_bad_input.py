@@ -34,7 +34,7 @@ timeouts: {connect: 2, event: 0.5, transcription: 0.5, first_audio: 0.5, turn: 1
         ),
         ("protocol: metahuman\nroles: {receiver_socket: both}\n", "/roles/receiver_socket"),
         ("protocol: metahuman\naudio: {format: aiff}\n", "/audio/format"),
-        ("protocol: telepathy\n", "unknown protocol 'telepathy'; known: metahuman"),
+        ("protocol: telepathy\n", "unknown protocol 'telepathy'; known: chatmode, metahuman"),
         ("protocol: metahuman\ntimeouts: [1, 2\n", "not valid YAML (line "),
         ("- just\n- a list\n", "a profile is a mapping"),
     ],
