@@ -63,6 +63,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--list-faults", action="store_true", help="list the faults and exit")
     serve.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="serve a legitimate other reading of an open point (repeatable); see --list-variants",
+    )
+    serve.add_argument("--list-variants", action="store_true", help="list the variants and exit")
+    serve.add_argument(
         "--protocol",
         default="metahuman",
         choices=protocols.names(),
@@ -141,9 +149,20 @@ def _list_faults(protocol: str) -> int:
     return 0
 
 
+def _list_variants(protocol: str) -> int:
+    variants = protocols.plugin(protocol).variants()
+    width = max((len(name) for name in variants), default=0)
+    for variant in variants.values():
+        print(f"{variant.name:<{width}}  {variant.summary}")
+        print(f"{'':<{width}}  reads: {variant.open_point}")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     if args.list_faults:
         return _list_faults(args.protocol)
+    if args.list_variants:
+        return _list_variants(args.protocol)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     plugin = protocols.plugin(args.protocol)
     options = {
@@ -151,6 +170,7 @@ def _serve(args: argparse.Namespace) -> int:
         "namespace": args.namespace,
         "token": args.token,
         "tts_format": args.tts_format,
+        "variants": args.variant,
     }
     try:
         app = plugin.reference_app(args.fault, options)
@@ -159,6 +179,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     def ready(url: str) -> None:
         injected = f" (faults: {', '.join(args.fault)})" if args.fault else ""
+        injected += f" (variants: {', '.join(args.variant)})" if args.variant else ""
         print(f"{plugin.title} reference server listening on {url}{injected}", flush=True)
 
     try:

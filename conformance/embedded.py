@@ -27,9 +27,11 @@ class EmbeddedServer:
         self._thread = threading.Thread(target=self._run, name="embedded-server", daemon=True)
 
     @classmethod
-    def reference(cls, protocol: str, faults: Sequence[str] = ()) -> EmbeddedServer:
-        """The reference server of a protocol, with faults injected."""
-        return cls(protocols.plugin(protocol).reference_app(faults, {}))
+    def reference(
+        cls, protocol: str, faults: Sequence[str] = (), variants: Sequence[str] = ()
+    ) -> EmbeddedServer:
+        """The reference server of a protocol, with faults injected and variants served."""
+        return cls(protocols.plugin(protocol).reference_app(faults, {"variants": list(variants)}))
 
     def start(self, timeout: float = 30.0) -> str:
         self._thread.start()

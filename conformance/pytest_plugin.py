@@ -122,11 +122,18 @@ def pytest_configure(config: pytest.Config) -> None:
     if not _active(config):
         return
     profile_path = next((Path(a) for a in config.args if a.endswith((".yaml", ".yml"))), None)
+    protocol = config.getoption("conformance_protocol")
+    if profile_path is not None and _builtin(profile_path):
+        # `conformance run` anchors the collection on the built-in profile when the user gives
+        # none: that is no user profile, and must not hide the embedded run's pinned values.
+        protocol, profile_path = protocol or profile_path.parent.name, None
     try:
-        profile = load_profile(profile_path, protocol=config.getoption("conformance_protocol"))
+        profile = load_profile(profile_path, protocol=protocol)
+        url = config.getoption("conformance_url") or profile.url
+        if url is None:  # the embedded reference: its own readings of open points may be pinned
+            profile = load_profile(profile_path, protocol=protocol, embedded=True)
     except ProfileError as exc:
         raise pytest.UsageError(f"invalid profile: {exc}") from None
-    url = config.getoption("conformance_url") or profile.url
     embedded = None
     if url is None:
         embedded = EmbeddedServer.reference(profile.protocol)
@@ -137,6 +144,13 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"unreachable target: {problem}")
     report_dir = Path(config.getoption("conformance_report_dir"))
     config.stash[STATE] = RunState(profile, url, embedded, report_dir)
+
+
+def _builtin(path: Path) -> bool:
+    """The file is a protocol's built-in profile (protocols/<name>/profile.yaml)."""
+    return path.resolve() == (
+        Path(protocols.__file__).parent / path.resolve().parent.name / "profile.yaml"
+    )
 
 
 def _active(config: pytest.Config) -> bool:

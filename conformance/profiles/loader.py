@@ -120,11 +120,15 @@ def validate(data: Any, schema: Mapping[str, Any], source: str) -> None:
         raise ProfileError(f"{source}: {_pointer(first.absolute_path)}: {_explain(first)}{more}")
 
 
-def load_profile(path: Path | None, *, protocol: str | None = None) -> Profile:
+def load_profile(
+    path: Path | None, *, protocol: str | None = None, embedded: bool = False
+) -> Profile:
     """The profile at `path` over its protocol's built-in profile, or the built-in alone.
 
     `protocol` (from `--protocol`) picks the built-in when there is no file, and must agree
-    with the file's `protocol` when there is one.
+    with the file's `protocol` when there is one. `embedded`: the target is the embedded
+    reference server, so its own readings of open points (the plug-in's embedded profile) sit
+    between the built-in profile and the file.
     """
     raw: Any = {"protocol": protocol or "metahuman"} if path is None else _read(path)
     source = f"built-in:{raw.get('protocol')}" if path is None else str(path)
@@ -141,6 +145,9 @@ def load_profile(path: Path | None, *, protocol: str | None = None) -> Profile:
         raise ProfileError(f"{source}: /protocol: {exc.args[0]}") from None
     schema = schema_for(plugin.profile_schema())
     validate(raw, schema | {"required": ["protocol"]}, source)
-    data = merge(plugin.builtin_profile(), raw)
+    base = plugin.builtin_profile()
+    if embedded:
+        base = merge(base, plugin.embedded_profile())
+    data = merge(base, raw)
     validate(data, schema, source)
     return Profile(protocol=name, source=source, data=data)

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from conformance.engine.context import Env
     from conformance.fuzz.findings import Finding
 
-__all__ = ["FaultInfo", "ProtocolPlugin", "names", "plugin"]
+__all__ = ["FaultInfo", "ProtocolPlugin", "VariantInfo", "names", "plugin"]
 
 # name -> module defining PLUGIN; imported on first use.
 _REGISTRY = {
@@ -37,6 +37,23 @@ class FaultInfo(Protocol):
     def source(self) -> str: ...
 
 
+class VariantInfo(Protocol):
+    """A legitimate other reading of an open point, served on demand (`serve --variant`).
+
+    The dual of a fault: every case must pass against it, given `profile`, the profile a user
+    of such a server would write (empty when the built-in profile for a URL already fits).
+    """
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def open_point(self) -> str: ...
+    @property
+    def profile(self) -> Mapping[str, Any]: ...
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProtocolPlugin:
     name: str
@@ -46,8 +63,14 @@ class ProtocolPlugin:
     catalogue: Callable[[], Sequence[Case]]
     faults: Callable[[], Mapping[str, FaultInfo]]
     # (faults, serve options) -> the reference server's aiohttp application (KeyError on an
-    # unknown fault); a protocol ignores the options it has no use for
+    # unknown fault or variant); options["variants"] lists the variants to serve; a protocol
+    # ignores the options it has no use for
     reference_app: Callable[[Sequence[str], Mapping[str, Any]], web.Application]
+    # the legitimate other readings the reference can serve (the variant matrix of the selftest)
+    variants: Callable[[], Mapping[str, VariantInfo]]
+    # profile values pinned only when the embedded reference is the target (its own errorIds,
+    # its audio format, a token it signed): a run against a URL never assumes them
+    embedded_profile: Callable[[], Mapping[str, Any]]
     # which cases each fault must make FAILED (the kill matrix of the selftest)
     kill_matrix: Callable[[], Mapping[str, Sequence[str]]]
     # what `conformance fuzz` runs, and how a saved finding is replayed (None: fixed)

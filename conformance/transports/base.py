@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,7 @@ class Mailbox:
         self.transcript = transcript
         self.received: list[WireEvent] = []
         self._arrived = asyncio.Condition()
+        self._last_arrival = 0.0  # loop time of the last received event
 
     async def wait_for(
         self,
@@ -38,17 +40,33 @@ class Mailbox:
         timeout: float,
         *,
         after: int = 0,
+        stall: float | None = None,
+        not_before: float = 0.0,
     ) -> WireEvent:
-        """The first received event from index `after` on that matches; TimeoutError if none."""
+        """The first received event from index `after` on that matches; TimeoutError if none.
+
+        With `stall`: once the socket has received anything from `after` on, the wait also
+        ends when nothing more arrives for `stall` seconds (a stream that stopped), though
+        never sooner than `not_before` seconds after it began (a first answer's own timeout).
+        """
         match = (lambda e: e.event == predicate) if isinstance(predicate, str) else predicate
 
         def found() -> WireEvent | None:
             return next((e for e in self.received[after:] if match(e)), None)
 
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        deadline = began + timeout
         async with self._arrived:
-            await asyncio.wait_for(self._arrived.wait_for(lambda: found() is not None), timeout)
-        hit = found()
-        assert hit is not None
+            while (hit := found()) is None:
+                limit = deadline
+                if stall is not None and len(self.received) > after:
+                    limit = min(limit, max(began + not_before, self._last_arrival + stall))
+                left = limit - loop.time()
+                if left <= 0:
+                    raise TimeoutError
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._arrived.wait(), left)
         return hit
 
     def events(self, name: str) -> list[WireEvent]:
@@ -60,5 +78,6 @@ class Mailbox:
     async def _record(self, direction: Direction, event: str, args: tuple[Any, ...]) -> None:
         wire = self.transcript.record(self.name, direction, event, args)
         async with self._arrived:
+            self._last_arrival = asyncio.get_running_loop().time()
             self.received.append(wire)
             self._arrived.notify_all()

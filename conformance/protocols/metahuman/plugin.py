@@ -14,7 +14,7 @@ from aiohttp import web
 from conformance.engine.context import Env
 from conformance.engine.model import Case
 from conformance.fuzz.findings import Finding
-from conformance.protocols import FaultInfo, ProtocolPlugin
+from conformance.protocols import FaultInfo, ProtocolPlugin, VariantInfo
 
 __all__ = ["KILL_MATRIX", "PLUGIN"]
 
@@ -77,13 +77,28 @@ def _faults() -> Mapping[str, FaultInfo]:
     return FAULTS
 
 
+def _variants() -> Mapping[str, VariantInfo]:
+    from conformance.protocols.metahuman.reference.variants import VARIANTS
+
+    return VARIANTS
+
+
+@cache
+def _embedded_profile() -> Mapping[str, Any]:
+    text = resources.files(__package__).joinpath("embedded.yaml").read_text(encoding="utf-8")
+    loaded: Mapping[str, Any] = yaml.safe_load(text)
+    return loaded
+
+
 def _reference_app(faults: Sequence[str], options: Mapping[str, Any]) -> web.Application:
     from conformance.protocols.metahuman.reference.faults import ActiveFaults
     from conformance.protocols.metahuman.reference.providers import OfflineTextToSpeech, Providers
     from conformance.protocols.metahuman.reference.server import ReferenceServer
+    from conformance.protocols.metahuman.reference.variants import VARIANTS, ActiveVariants
 
     server = ReferenceServer(
         faults=ActiveFaults(faults),
+        variants=ActiveVariants(VARIANTS, options.get("variants", ())),
         providers=Providers(
             tts=OfflineTextToSpeech(output_format=options.get("tts_format", "mp3"))
         ),
@@ -114,6 +129,8 @@ PLUGIN = ProtocolPlugin(
     catalogue=_catalogue,
     faults=_faults,
     reference_app=_reference_app,
+    variants=_variants,
+    embedded_profile=_embedded_profile,
     kill_matrix=lambda: KILL_MATRIX,
     fuzz_catalogue=_fuzz_catalogue,
     replay=_replay,

@@ -30,6 +30,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from conformance import audio, fixtures
 from conformance.protocols.chatmode.reference import faults as f
 from conformance.protocols.chatmode.reference import tokens
+from conformance.protocols.chatmode.reference import variants as v
 from conformance.protocols.metahuman.reference.providers import speech
 
 __all__ = ["AVATARS", "LANGUAGES", "Avatar", "ChatModeServer", "reference_app"]
@@ -207,11 +208,13 @@ class ChatModeServer:
         self,
         faults: f.ActiveFaults,
         *,
+        variants: v.ActiveVariants | None = None,
         project_id: str = "conformance",
         token_ttl_s: float = _DAY_S,
         secret: bytes | None = None,
     ) -> None:
         self.faults = faults
+        self.variants = variants or v.ActiveVariants(v.VARIANTS)
         self.project_id = project_id
         self.token_ttl_s = token_ttl_s
         self.secret = secret if secret is not None else secrets.token_bytes(32)
@@ -377,6 +380,7 @@ class ChatModeServer:
 def reference_app(
     faults: Sequence[str] = (),
     *,
+    variants: Sequence[str] = (),
     project_id: str = "conformance",
     token_ttl_s: float = _DAY_S,
     secret: bytes | None = None,
@@ -387,6 +391,10 @@ def reference_app(
     fixes the signing key (random by default), so that two servers can share tokens.
     """
     server = ChatModeServer(
-        f.ActiveFaults(faults), project_id=project_id, token_ttl_s=token_ttl_s, secret=secret
+        f.ActiveFaults(faults),
+        variants=v.ActiveVariants(v.VARIANTS, variants),
+        project_id=project_id,
+        token_ttl_s=token_ttl_s,
+        secret=secret,
     )
     return server.app()

@@ -24,6 +24,7 @@ from conformance import schemas
 from conformance.audio import AudioDecodeError
 from conformance.protocols.metahuman.events import Event, Role
 from conformance.protocols.metahuman.reference import faults as f
+from conformance.protocols.metahuman.reference import variants as v
 from conformance.protocols.metahuman.reference.config import SessionConfig, parse_session_update
 from conformance.protocols.metahuman.reference.deltas import plan, send_order
 from conformance.protocols.metahuman.reference.errors import (
@@ -76,6 +77,7 @@ class ReferenceServer:
         self,
         *,
         faults: f.ActiveFaults | None = None,
+        variants: v.ActiveVariants | None = None,
         providers: Providers | None = None,
         limits: Limits | None = None,
         token: str | None = None,
@@ -84,6 +86,7 @@ class ReferenceServer:
         slow_first_audio_s: float = 8.0,
     ) -> None:
         self.faults = faults or f.ActiveFaults()
+        self.variants = variants or v.ActiveVariants(v.VARIANTS)
         self.providers = providers or Providers()
         self.limits = limits or Limits()
         self.token = token
