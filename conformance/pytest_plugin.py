@@ -27,6 +27,7 @@ from conformance.embedded import EmbeddedServer
 from conformance.engine.catalogue import matches
 from conformance.engine.context import CaseContext, Recorder, ScenarioCache
 from conformance.engine.model import (
+    Blocked,
     Case,
     CaseResult,
     HarnessError,
@@ -244,8 +245,8 @@ class CaseItem(pytest.Item):
             result.baseline = "expected-failure" if failing else "fixed"
             if failing:
                 pytest.xfail(f"{result.verdict.value} as the baseline expects: {result.message}")
-        if result.verdict is Verdict.UNSUPPORTED:
-            pytest.skip(f"UNSUPPORTED: {result.message}")
+        if result.verdict in (Verdict.UNSUPPORTED, Verdict.BLOCKED):
+            pytest.skip(f"{result.verdict.value}: {result.message}")
         if failing:
             raise CaseFailure(result)
 
@@ -282,7 +283,7 @@ class CaseItem(pytest.Item):
         try:
             await case.run(ctx)
         except Violation as violation:
-            result.verdict = verdict_for(case.level)
+            result.verdict = verdict_for(violation.level or case.level)
             result.message, result.expected, result.observed = (
                 violation.message,
                 violation.expected,
@@ -290,6 +291,8 @@ class CaseItem(pytest.Item):
             )
         except Unsupported as exc:
             result.verdict, result.message = Verdict.UNSUPPORTED, str(exc)
+        except Blocked as exc:
+            result.verdict, result.message = Verdict.BLOCKED, f"not judged: {exc}"
         except (HarnessError, TransportError) as exc:
             result.verdict, result.message = Verdict.ERROR, f"harness or network: {exc}"
         except Exception as exc:  # a bug of the suite: never the server's violation

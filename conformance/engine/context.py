@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
-from conformance.engine.model import Case, HarnessError, Unsupported, Violation
+from conformance.engine.model import Blocked, Case, HarnessError, Level, Unsupported, Violation
 from conformance.engine.transcript import Transcript
 from conformance.profiles import Profile
 
@@ -100,15 +100,29 @@ class CaseContext(Env):
 
     # --- judging ---------------------------------------------------------------------------
 
-    def fail(self, message: str, *, expected: str, observed: str) -> NoReturn:
-        raise Violation(message, expected=expected, observed=observed)
+    def fail(
+        self, message: str, *, expected: str, observed: str, level: Level | None = None
+    ) -> NoReturn:
+        raise Violation(message, expected=expected, observed=observed, level=level)
 
-    def check(self, holds: bool, message: str, *, expected: str, observed: str) -> None:
+    def check(
+        self,
+        holds: bool,
+        message: str,
+        *,
+        expected: str,
+        observed: str,
+        level: Level | None = None,
+    ) -> None:
         if not holds:
-            self.fail(message, expected=expected, observed=observed)
+            self.fail(message, expected=expected, observed=observed, level=level)
 
     def unsupported(self, reason: str) -> NoReturn:
         raise Unsupported(reason)
+
+    def blocked(self, reason: str) -> NoReturn:
+        """Not judged: another case's failure (named in `reason`) took what this one needs."""
+        raise Blocked(reason)
 
     def harness(self, reason: str) -> NoReturn:
         raise HarnessError(reason)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from conformance.engine.context import CaseContext
 
 __all__ = [
+    "Blocked",
     "Case",
     "CaseResult",
     "HarnessError",
@@ -43,21 +44,36 @@ class Verdict(StrEnum):
     FAILED = "FAILED"
     INFORMATIONAL = "INFORMATIONAL"
     UNSUPPORTED = "UNSUPPORTED"
+    # The case could not be judged because another case's failure took what it needs (audio
+    # that does not decode, a session the server never configured): counted apart, never a
+    # failure of its own; the message names the failure.
+    BLOCKED = "BLOCKED"
     ERROR = "ERROR"
 
 
 class Violation(AssertionError):
-    """The server broke the clause of the running case (the peer's fault)."""
+    """The server broke the clause of the running case (the peer's fault).
 
-    def __init__(self, message: str, *, expected: str, observed: str) -> None:
+    `level` lowers the verdict below the case's own level where one part of a case rests on a
+    weaker source (lenient acceptance of bad input is at most a broken SHOULD, say).
+    """
+
+    def __init__(
+        self, message: str, *, expected: str, observed: str, level: Level | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.expected = expected
         self.observed = observed
+        self.level = level
 
 
 class Unsupported(Exception):
     """The profile says the server lacks what the case needs: UNSUPPORTED, never FAILED."""
+
+
+class Blocked(Exception):
+    """The case cannot be judged because of another case's failure, which the message names."""
 
 
 class HarnessError(Exception):

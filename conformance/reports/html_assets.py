@@ -17,6 +17,7 @@ VERDICT_COLOURS: dict[str, str] = {
     Verdict.FAILED.value: "#c62828",  # red
     Verdict.INFORMATIONAL.value: "#1565c0",  # blue
     Verdict.UNSUPPORTED.value: "#7b7b7b",  # grey
+    Verdict.BLOCKED.value: "#a0763c",  # brown: not judged, see the failure it names
     Verdict.ERROR.value: "#6a1b9a",  # purple
 }
 
