@@ -134,6 +134,7 @@ def test_summary_counts_every_verdict() -> None:
         "FAILED": 1,
         "INFORMATIONAL": 1,
         "UNSUPPORTED": 1,
+        "BLOCKED": 0,
         "ERROR": 1,
     }
 
