@@ -148,6 +148,7 @@ def test_summary_lists_absent_verdicts_as_zero() -> None:
         "FAILED": 0,
         "INFORMATIONAL": 0,
         "UNSUPPORTED": 0,
+        "BLOCKED": 0,
         "ERROR": 0,
     }
     assert set(_report([])["summary"].values()) == {0}
