@@ -29,6 +29,7 @@ from conformance.transports.socketio import TransportError
 __all__ = ["main"]
 
 USAGE_ERROR = 2
+INTERRUPTED = 130  # as a shell reports a command ended by Ctrl-C
 
 
 class UsageError(Exception):
@@ -102,6 +103,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="skip these")
     run.add_argument("--strict", action="store_true", help="a broken SHOULD fails the run too")
     run.add_argument("--report-dir", type=Path, default=Path("reports"), help="default %(default)s")
+    run.add_argument(
+        "--max-time",
+        type=float,
+        default=900.0,
+        metavar="S",
+        help="the run's budget in seconds; cases unfinished then are ERROR (default %(default)g)",
+    )
     run.add_argument("pytest_args", nargs="*", help=argparse.SUPPRESS)
 
     fuzzing = commands.add_parser(
@@ -230,6 +238,8 @@ def _run(args: argparse.Namespace) -> int:
         pytest_args += ["--conformance-protocol", args.protocol]
     if getattr(args, "strict", False):
         pytest_args.append("--conformance-strict")
+    if args.command == "run":
+        pytest_args += ["--conformance-budget", str(args.max_time)]
     if args.command == "fuzz":
         rerun[1] = "fuzz"
         pytest_args[pytest_args.index("--conformance-command") + 1] = shlex.join(
@@ -253,6 +263,8 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("no case matches --case/--exclude; `conformance list` shows the ids")
     if code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         return int(code)
+    if code == pytest.ExitCode.INTERRUPTED:  # Ctrl-C: the reports are written all the same
+        return INTERRUPTED
     return USAGE_ERROR  # usage error (already printed by pytest), interrupted, internal error
 
 

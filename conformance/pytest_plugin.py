@@ -25,7 +25,7 @@ from hypothesis import settings
 from conformance import protocols
 from conformance.embedded import EmbeddedServer
 from conformance.engine.catalogue import matches
-from conformance.engine.context import CaseContext, Recorder, ScenarioCache
+from conformance.engine.context import CaseContext, Recorder, ScenarioCache, exchange_seconds
 from conformance.engine.model import (
     Blocked,
     Case,
@@ -65,6 +65,15 @@ class RunState:
         self.started = time.monotonic()
         self.started_at = datetime.now(UTC)
         self.exit_code = 0
+        self.items: list[CaseItem] = []  # every selected case, so unfinished ones are reported
+        self.broken: dict[str, str] = {}  # prerequisites the server failed (Env.broken)
+        self.budget: float | None = None  # seconds for the whole run (--max-time)
+
+    def remaining(self) -> float | None:
+        """Seconds left of the run's budget, or None without a budget."""
+        if self.budget is None:
+            return None
+        return self.budget - (time.monotonic() - self.started)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -101,6 +110,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-seed", type=int, default=0, help="fuzzing seed (default 0)")
     group.addoption("--conformance-max-examples", type=int, help="fuzzing budget in examples")
     group.addoption("--conformance-max-time", type=float, help="fuzzing budget in seconds")
+    group.addoption(
+        "--conformance-budget",
+        type=float,
+        help="seconds for the whole run; cases still unfinished then are ERROR (default: none)",
+    )
     # The user's own command line, for rerun commands and the report.
     group.addoption("--conformance-command", default="", help=argparse.SUPPRESS)
 
@@ -144,7 +158,9 @@ def pytest_configure(config: pytest.Config) -> None:
         if problem is not None:
             raise pytest.UsageError(f"unreachable target: {problem}")
     report_dir = Path(config.getoption("conformance_report_dir"))
-    config.stash[STATE] = RunState(profile, url, embedded, report_dir)
+    state = RunState(profile, url, embedded, report_dir)
+    state.budget = config.getoption("conformance_budget")
+    config.stash[STATE] = state
 
 
 def _builtin(path: Path) -> bool:
@@ -210,6 +226,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    config.stash[STATE].items = [item for item in items if isinstance(item, CaseItem)]
 
 
 class CaseFailure(Exception):
@@ -250,9 +267,15 @@ class CaseItem(pytest.Item):
         if failing:
             raise CaseFailure(result)
 
-    async def _execute(self, state: RunState) -> CaseResult:
+    def unfinished(self, why: str) -> CaseResult:
+        """The result of a case the run never finished: ERROR, with why."""
+        result = self._result()
+        result.verdict, result.message = Verdict.ERROR, why
+        return result
+
+    def _result(self) -> CaseResult:
         case = self.case
-        result = CaseResult(
+        return CaseResult(
             id=case.id,
             title=case.title,
             clause=case.clause,
@@ -262,6 +285,10 @@ class CaseItem(pytest.Item):
             verdict=Verdict.PASS,
             rerun=self._rerun(),
         )
+
+    async def _execute(self, state: RunState) -> CaseResult:
+        case = self.case
+        result = self._result()
         missing = _missing_capability(case, state.profile)
         if missing:
             result.verdict, result.message = Verdict.UNSUPPORTED, missing
@@ -271,6 +298,8 @@ class CaseItem(pytest.Item):
             profile=state.profile,
             recorder=Recorder(),
             report_dir=state.report_dir,
+            where=case.id,
+            broken=state.broken,
             case=case,
             scenarios=state.scenarios,
             options={
@@ -279,9 +308,32 @@ class CaseItem(pytest.Item):
                 "max_time": self.config.getoption("conformance_max_time"),
             },
         )
+        deadline = _deadline(case, ctx)
+        left = state.remaining()
+        if left is not None and left <= 0:
+            result.verdict, result.message = Verdict.ERROR, _not_run(state, "its budget was spent")
+            return result
+        limit = deadline if left is None else min(deadline, left)
         started = time.monotonic()
         try:
-            await case.run(ctx)
+            async with asyncio.timeout(limit) as clock:
+                await case.run(ctx)
+        except TimeoutError as exc:
+            if not clock.expired():
+                result.verdict, result.message = Verdict.ERROR, f"harness bug: TimeoutError: {exc}"
+            elif limit < deadline:
+                result.verdict = Verdict.ERROR
+                result.message = (
+                    f"unfinished: the run's budget of {state.budget:g} s (--max-time) ran out "
+                    "during this case"
+                )
+            else:
+                result.verdict = Verdict.ERROR
+                result.message = (
+                    f"unfinished: the case did not end within its deadline of {deadline:g} s "
+                    "(derived from the profile's timeouts); every wait has its own timeout, so "
+                    "a suite fault, not the server's"
+                )
         except Violation as violation:
             result.verdict = verdict_for(violation.level or case.level)
             result.message, result.expected, result.observed = (
@@ -329,6 +381,23 @@ class CaseItem(pytest.Item):
         return self.path, None, f"{self.case.id}: {self.case.title}"
 
 
+# A case's deadline, in exchanges' worth of the profile's timeouts (a case may use several
+# scenarios and run exchanges of its own); a fuzz case adds its budget twice (generation, then
+# shrinking) and a witness turn.
+CASE_EXCHANGES = 4
+
+
+def _deadline(case: Case, ctx: CaseContext) -> float:
+    exchange = exchange_seconds(ctx.profile)
+    fuzzing = float(ctx.options.get("max_time") or 0.0)
+    return CASE_EXCHANGES * exchange + (2 * fuzzing + exchange if case.area == "fuzz" else 0.0)
+
+
+def _not_run(state: RunState, why: str) -> str:
+    budget = f"{state.budget:g} s (--max-time)" if state.budget is not None else "none"
+    return f"not run: the run ended before this case ({why}; the run's budget: {budget})"
+
+
 def _missing_capability(case: Case, profile: Profile) -> str:
     capabilities = profile.section("capabilities")
     for name, needed in case.requires.items():
@@ -368,6 +437,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state is None:
         return
     strict = bool(session.config.getoption("conformance_strict"))
+    if exitstatus == pytest.ExitCode.INTERRUPTED:  # Ctrl-C: still report every selected case
+        for item in state.items:
+            if item.case.id not in state.results:
+                state.results[item.case.id] = item.unfinished(_not_run(state, "interrupted"))
     results = list(state.results.values())
     counted = [r for r in results if r.baseline != "expected-failure"]
     failing = {Verdict.FAILED, Verdict.ERROR} | ({Verdict.NON_STRICT} if strict else set())

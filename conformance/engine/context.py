@@ -3,10 +3,17 @@
 A scenario is an expensive exchange several cases judge (one turn in one TTS mode, say). It
 runs once per run, the first time a case asks for it, with a recorder of its own; every case
 that uses it shows its wire log. A scenario records what the server did and never judges.
+
+Every wait of a client has its own timeout; on top, a scenario has a deadline of a few
+exchanges' worth of the profile's timeouts (`exchange_seconds`), so that no sum of waits can
+hang a run. A prerequisite the server failed in one exchange (it never answered a valid
+session.update, say) is remembered for the run (`Env.broken`): later exchanges that need it
+are BLOCKED at once instead of each waiting out the same timeout.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -17,7 +24,24 @@ from conformance.engine.model import Blocked, Case, HarnessError, Level, Unsuppo
 from conformance.engine.transcript import Transcript
 from conformance.profiles import Profile
 
-__all__ = ["CaseContext", "Env", "Recorder", "ScenarioCache"]
+__all__ = [
+    "SCENARIO_EXCHANGES",
+    "CaseContext",
+    "Env",
+    "Recorder",
+    "ScenarioCache",
+    "exchange_seconds",
+]
+
+# A scenario's deadline, in exchanges' worth of the profile's timeouts (some run two turns).
+SCENARIO_EXCHANGES = 3
+
+
+def exchange_seconds(profile: Profile) -> float:
+    """The longest one exchange may take: the sum of the profile's timeouts."""
+    timeouts = profile.data.get("timeouts", {})
+    return float(sum(float(v) for v in timeouts.values()))
+
 
 T = TypeVar("T")
 
@@ -41,9 +65,21 @@ class Env:
     profile: Profile
     recorder: Recorder
     report_dir: Path
+    where: str = ""  # the case or scenario this exchange belongs to, for messages
+    # prerequisites the server failed earlier in the run, with why (shared by the whole run)
+    broken: dict[str, str] = field(default_factory=dict)
 
     def timeout(self, name: str) -> float:
         return self.profile.timeout(name)
+
+    def prerequisite(self, name: str) -> None:
+        """Blocked when an earlier exchange of the run found the server failing `name`."""
+        if name in self.broken:
+            raise Blocked(self.broken[name])
+
+    def broke(self, name: str, why: str) -> None:
+        """The server failed prerequisite `name`; later exchanges needing it are BLOCKED."""
+        self.broken.setdefault(name, f"{why} (in {self.where or 'an earlier exchange'})")
 
 
 @dataclass(slots=True)
@@ -84,10 +120,24 @@ class CaseContext(Env):
                 profile=self.profile,
                 recorder=outcome.recorder,
                 report_dir=self.report_dir,
+                where=f"the exchange {key}",
+                broken=self.broken,
             )
             started = time.monotonic()
+            deadline = SCENARIO_EXCHANGES * exchange_seconds(self.profile)
             try:
-                outcome.value = await run(env)
+                async with asyncio.timeout(deadline) as limit:
+                    outcome.value = await run(env)
+            except TimeoutError as exc:
+                outcome.error = (
+                    HarnessError(
+                        f"the exchange {key} did not end within its deadline of {deadline:g} s "
+                        f"({SCENARIO_EXCHANGES} x the profile's timeouts): every wait has its own "
+                        "timeout, so a suite fault"
+                    )
+                    if limit.expired()
+                    else exc
+                )
             except Exception as exc:  # kept, so every case that needs it reports the same
                 outcome.error = exc
             outcome.seconds = time.monotonic() - started

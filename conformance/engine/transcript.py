@@ -52,6 +52,12 @@ class Transcript:
         self.events.append(wire)
         return wire
 
+    def sent_on(self, socket: str) -> list[str]:
+        """The events sent on the socket so far, by name (its handshake included)."""
+        return [
+            e.event for e in self.events if e.socket == socket and e.direction is Direction.SENT
+        ]
+
 
 def summarize(value: Any, limit: int = 80) -> Any:
     """A payload fit for a log: bytes and long strings shown by length and hash."""

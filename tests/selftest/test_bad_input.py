@@ -12,15 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import socketio
 from aiohttp import web
 
+from conformance import protocols
 from conformance.embedded import EmbeddedServer
-from tests.selftest.conftest import conformance
-
-FAST = """protocol: metahuman
-timeouts: {connect: 2, event: 0.5, transcription: 0.5, first_audio: 0.5, turn: 1, silence: 0.2}
-"""
+from tests.selftest import hostile
+from tests.selftest.conftest import Run, conformance
 
 
 @pytest.mark.parametrize(
@@ -68,38 +65,6 @@ def test_unreachable_url(tmp_path: Path) -> None:
     assert "Traceback" not in run.stderr + run.stdout
 
 
-def _silent() -> web.Application:
-    """A Socket.IO server that accepts every connection and never says a word."""
-    server = socketio.AsyncServer(async_mode="aiohttp")
-    app = web.Application()
-    server.attach(app)
-    return app
-
-
-def _hostile() -> web.Application:
-    """A Socket.IO server that answers every event with the wrong types or no JSON object."""
-    server = socketio.AsyncServer(async_mode="aiohttp")
-
-    @server.on("session.update")  # type: ignore[untyped-decorator]
-    async def update(sid: str, *args: Any) -> None:
-        await server.emit("session.updated", {"sessionId": 42, "success": "yes"}, to=sid)
-
-    @server.on("input.buffer.append")  # type: ignore[untyped-decorator]
-    async def append(sid: str, *args: Any) -> None:
-        await server.emit("input.buffer.initialized", "not an object", to=sid)
-
-    @server.on("input.buffer.commit")  # type: ignore[untyped-decorator]
-    async def commit(sid: str, *args: Any) -> None:
-        await server.emit("request.transcribe.done", {"text": 7}, to=sid)
-        await server.emit("response.text", [1, 2, 3])
-        await server.emit("response.audio.delta", {"id": "zero", "done": True, "audio": None})
-        await server.emit("custom.error", "boom", to=sid)
-
-    app = web.Application()
-    server.attach(app)
-    return app
-
-
 @pytest.fixture
 def serving() -> Any:
     servers: list[EmbeddedServer] = []
@@ -114,33 +79,43 @@ def serving() -> Any:
         server.stop()
 
 
-def test_silent_server(tmp_path: Path, serving: Any) -> None:
-    """A server that never answers gets FAILED naming the awaited event, in bounded time."""
-    profile = tmp_path / "fast.yaml"
-    profile.write_text(FAST)
+# Not a speed assertion (figures go in the issue notes): a guard that the run ended on its own
+# rather than through the test's timeout; the goal is under a minute on these machines.
+ENDED_ON_ITS_OWN_S = 120
+
+
+def _against(tmp_path: Path, url: str, *args: str) -> tuple[Run, dict[str, dict[str, Any]], float]:
+    """A whole run with the built-in profile, as a CI gate pointed at a broken build runs it."""
     started = time.monotonic()
-    run = conformance(tmp_path, "--url", serving(_silent()), "--profile", str(profile))
+    run = conformance(tmp_path, "--url", url, *args, timeout=ENDED_ON_ITS_OWN_S)
     elapsed = time.monotonic() - started
-    assert run.code == 1
+    assert run.code == 1, run.stdout[-2000:] + run.stderr
+    assert (run.report_dir / "report.html").exists()
+    assert (run.report_dir / "junit.xml").exists()
     cases = {c["id"]: c for c in run.report["cases"]}
-    assert cases["MH-SES-001"]["verdict"] == "FAILED"
-    assert "awaited session.updated within 0.5 s" in cases["MH-SES-001"]["message"]
-    assert cases["MH-ERR-005"]["verdict"] == "FAILED"
-    assert "awaited custom.error" in cases["MH-ERR-005"]["message"]
     assert run.report["summary"]["ERROR"] == 0, [
         c for c in cases.values() if c["verdict"] == "ERROR"
     ]
-    assert (run.report_dir / "report.html").exists()
-    assert elapsed < 120
+    return run, cases, elapsed
 
 
-def test_hostile_server(tmp_path: Path, serving: Any) -> None:
+def test_silent_server(tmp_path: Path, serving: Any) -> None:
+    """A server that never answers: FAILED naming the awaited event, the rest BLOCKED by it."""
+    run, cases, _ = _against(tmp_path, serving(hostile.silent()))
+    assert cases["MH-SES-001"]["verdict"] == "FAILED"
+    assert "session.update unanswered for 3 s" in cases["MH-SES-001"]["message"]
+    assert cases["MH-ERR-002"]["verdict"] == "FAILED"
+    assert "awaited custom.error" in cases["MH-ERR-002"]["message"]
+    blocked = [c for c in cases.values() if c["verdict"] == "BLOCKED"]
+    assert blocked, "later exchanges must not each wait out the same timeout"
+    silenced = [c for c in blocked if "session.update unanswered" in c["message"]]
+    assert len(silenced) > len(cases) // 2, blocked[0]
+    assert "BLOCKED" in run.stdout
+
+
+def test_garbage_server(tmp_path: Path, serving: Any) -> None:
     """Wrong types and payloads that are not objects are FAILED with the schema path."""
-    profile = tmp_path / "fast.yaml"
-    profile.write_text(FAST)
-    run = conformance(tmp_path, "--url", serving(_hostile()), "--profile", str(profile))
-    assert run.code == 1
-    cases = {c["id"]: c for c in run.report["cases"]}
+    _, cases, _ = _against(tmp_path, serving(hostile.garbage()))
     assert cases["MH-SES-002"]["verdict"] == "FAILED"
     assert (
         "at /sessionId" in cases["MH-SES-002"]["message"]
@@ -149,6 +124,32 @@ def test_hostile_server(tmp_path: Path, serving: Any) -> None:
     assert cases["MH-BUF-002"]["verdict"] == "FAILED"
     assert "at /" in cases["MH-BUF-002"]["message"]
     assert cases["MH-STT-002"]["verdict"] == "FAILED"
-    assert run.report["summary"]["ERROR"] == 0, [
-        c for c in cases.values() if c["verdict"] == "ERROR"
-    ]
+
+
+def test_server_that_never_sends_done(tmp_path: Path, serving: Any) -> None:
+    """A stream that stalls without `done` ends after timeouts.stall, FAILED per TTS mode."""
+    _, cases, _ = _against(tmp_path, serving(hostile.never_done()))
+    for mode in ("single-base64-ordered", "stream-binary-unordered"):
+        case = cases[f"MH-DELTA-004[{mode}]"]
+        assert case["verdict"] == "FAILED", case
+        assert "never ended" in case["message"]
+
+
+def test_chat_mode_server_without_type(tmp_path: Path, faulty: Any) -> None:
+    """Chat Mode messages without `type`: FAILED on the message shape, no turn waited out."""
+    url = faulty(["missing-type-field"], "chatmode")
+    _, cases, _ = _against(tmp_path, url, "--protocol", "chatmode")
+    assert cases["CM-TXT-002"]["verdict"] == "FAILED"
+    assert cases["CM-TXT-002"]["clause"]
+
+
+def test_run_budget_ends_the_run_with_reports(tmp_path: Path, serving: Any) -> None:
+    """--max-time ends a run: unfinished cases are ERROR saying so, and the reports are written."""
+    run = conformance(tmp_path, "--url", serving(hostile.never_done()), "--max-time", "4")
+    assert run.code == 1
+    cases = run.report["cases"]
+    assert len(cases) == len(protocols.plugin("metahuman").catalogue())
+    unfinished = [c for c in cases if c["verdict"] == "ERROR"]
+    assert unfinished
+    assert all("budget" in c["message"] for c in unfinished), unfinished[0]
+    assert (run.report_dir / "report.html").exists()

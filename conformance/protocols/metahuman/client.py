@@ -164,12 +164,28 @@ class MetaHumanClient:
             return None
 
     async def configure(self, sender: SocketIOPeer, update: Mapping[str, Any]) -> WireEvent | None:
-        """session.update; the session.updated (or custom.error) it brought, or None."""
+        """session.update; the session.updated (or custom.error) it brought, or None.
+
+        A server that leaves the opening update of a fresh connection unanswered fails what
+        every session needs: later exchanges of the run are BLOCKED instead of each waiting out
+        the same timeout (the cases of this exchange judge the silence).
+        """
+        opening = self.env.recorder.transcript.sent_on(sender.name) in ([], ["connect"])
+        if opening:
+            self.env.prerequisite(Event.SESSION_UPDATE)
         after = len(sender.received)
         await sender.emit(Event.SESSION_UPDATE, update)
-        return await self.answer(
-            sender, (Event.SESSION_UPDATED, Event.CUSTOM_ERROR), self.env.timeout("event"), after
+        timeout = self.env.timeout("event")
+        answer = await self.answer(
+            sender, (Event.SESSION_UPDATED, Event.CUSTOM_ERROR), timeout, after
         )
+        if answer is None and opening and sender.connected:
+            self.env.broke(
+                Event.SESSION_UPDATE,
+                f"the server left a valid opening session.update unanswered for {timeout:g} s "
+                "(timeouts.event)",
+            )
+        return answer
 
     def speech(self) -> bytes:
         audio = self.env.profile.section("audio")
@@ -259,6 +275,7 @@ async def run_turn(env: Env, mode: Mode, **sections: Mapping[str, Any]) -> Turn:
             turn.receiver = joined.peer
         turn.chunks = await client.append(turn.sender)
         turn.commit_at = time.monotonic() - env.recorder.transcript.started
+        heard = len(turn.receiver.received) if turn.receiver is not None else 0
         await turn.sender.emit(Event.INPUT_BUFFER_COMMIT)
         started = time.monotonic()
         try:
@@ -267,11 +284,28 @@ async def run_turn(env: Env, mode: Mode, **sections: Mapping[str, Any]) -> Turn:
             )
         except TimeoutError:
             turn.missing.append(Event.REQUEST_TRANSCRIBE_DONE)
-        remaining = max(0.1, env.timeout("turn") - (time.monotonic() - started))
+        elapsed = time.monotonic() - started
         if turn.receiver is None:
             return turn
+        stall = env.timeout("stall")
         try:
-            await turn.receiver.wait_for(_is_done, remaining)
+            # A stream that stops ends the wait after timeouts.stall of silence, so the cases
+            # judge what arrived without waiting out timeouts.turn: before the first delta the
+            # gap runs only once the first audio is overdue (timeouts.first_audio), then
+            # between deltas.
+            await turn.receiver.wait_for(
+                Event.RESPONSE_AUDIO_DELTA,
+                max(0.1, env.timeout("turn") - elapsed),
+                after=heard,
+                stall=stall,
+                not_before=max(0.0, env.timeout("first_audio") + stall - elapsed),
+            )
+            await turn.receiver.wait_for(
+                _is_done,
+                max(0.1, env.timeout("turn") - (time.monotonic() - started)),
+                after=heard,
+                stall=stall,
+            )
             turn.deltas_done = True
             await asyncio.sleep(min(0.1, env.timeout("silence")))  # stragglers after `done`
         except TimeoutError:

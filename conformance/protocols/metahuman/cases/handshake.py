@@ -110,7 +110,7 @@ async def refusal_shape(ctx: CaseContext) -> None:
     refusals = await ctx.scenario("refusals", _refusals)
     refused = [c for c in refusals.values() if c.peer is None]
     if not refused:
-        ctx.unsupported("the server refused no handshake, so no refusal to judge (see MH-HS-003)")
+        ctx.blocked("the server refused no handshake, so no refusal to judge (see MH-HS-003)")
     for connection in refused:
         valid(ctx, Event.CONNECT_ERROR, connection.refusal)
 

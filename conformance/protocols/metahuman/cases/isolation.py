@@ -53,7 +53,7 @@ async def _bystander(env: Env) -> Bystander:
 async def no_leak(ctx: CaseContext) -> None:
     seen = await ctx.scenario("bystander", _bystander)
     if not seen.turn.deltas_done:
-        ctx.unsupported("session A's turn did not complete (see MH-DELTA-*)")
+        ctx.blocked("session A's turn did not complete (see MH-DELTA-*)")
     leaked = [e for e in seen.heard if e in (Event.RESPONSE_TEXT, Event.RESPONSE_AUDIO_DELTA)]
     ctx.check(
         not leaked,

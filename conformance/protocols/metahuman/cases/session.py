@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from conformance.engine.context import CaseContext, Env
-from conformance.engine.model import Level
+from conformance.engine.model import Blocked, Level
 from conformance.fixtures import clip
 from conformance.protocols.metahuman.cases.common import (
     CATALOGUE,
@@ -33,7 +33,18 @@ from conformance.protocols.metahuman.events import Event, Role
     source=f"{SEED_OPERATIONS}: RECEIVE session.updated",
 )
 async def updated_arrives(ctx: CaseContext) -> None:
-    t = await base_turn(ctx)
+    try:
+        t = await base_turn(ctx)
+    except Blocked:
+        # The exchange that found the server silent broke this very clause: judged, not blocked.
+        why = ctx.broken.get(Event.SESSION_UPDATE)
+        if why is None:
+            raise
+        ctx.fail(
+            why,
+            expected=f"session.updated within {ctx.timeout('event'):g} s (timeouts.event)",
+            observed="no answer to a valid session.update",
+        )
     if t.updated is not None and t.updated.event == Event.CUSTOM_ERROR:
         ctx.fail(
             "the profile's session.update was refused with custom.error",
@@ -230,7 +241,7 @@ async def initialized_before_transcription(ctx: CaseContext) -> None:
     t = await base_turn(ctx)
     order = [e.event for e in (t.sender.received if t.sender else [])]
     if Event.INPUT_BUFFER_INITIALIZED not in order or Event.REQUEST_TRANSCRIBE_DONE not in order:
-        ctx.unsupported("one of the two events never came (see MH-BUF-001, MH-STT-001)")
+        ctx.blocked("one of the two events never came (see MH-BUF-001, MH-STT-001)")
     ctx.check(
         order.index(Event.INPUT_BUFFER_INITIALIZED) < order.index(Event.REQUEST_TRANSCRIBE_DONE),
         "request.transcribe.done came before input.buffer.initialized",
@@ -376,7 +387,7 @@ async def text_payload(ctx: CaseContext) -> None:
 async def text_before_audio(ctx: CaseContext) -> None:
     t = await base_turn(ctx)
     if not t.texts or not t.deltas:
-        ctx.unsupported("response.text or the deltas never came (see MH-TXT-001, MH-DELTA-002)")
+        ctx.blocked("response.text or the deltas never came (see MH-TXT-001, MH-DELTA-002)")
     ctx.check(
         t.texts[0].at <= t.deltas[0].at,
         "the first audio delta came before response.text",
@@ -415,7 +426,9 @@ async def one_text(ctx: CaseContext) -> None:
 async def transcription_before_text_across_sockets(ctx: CaseContext) -> None:
     t = await base_turn(ctx)
     if t.transcribed is None or not t.texts:
-        ctx.unsupported("request.transcribe.done or response.text never came")
+        ctx.blocked(
+            "request.transcribe.done or response.text never came (see MH-STT-001, MH-TXT-001)"
+        )
     ctx.check(
         t.transcribed.at <= t.texts[0].at,
         "response.text reached the Receiver before request.transcribe.done reached the Sender",
