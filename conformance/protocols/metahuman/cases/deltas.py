@@ -66,6 +66,48 @@ def _audio_bytes(payload: Mapping[str, Any]) -> bytes | None:
     return None
 
 
+def parts(payloads: list[dict[str, Any]], response_type: str) -> list[list[dict[str, Any]]]:
+    """The deltas of each text part, in id order: what must decode together.
+
+    In `single` and `chain` each delta is a whole part; in `stream` a part runs up to the delta
+    with streamPartDone true (deltas after the last such one form a last part).
+    """
+    ordered = _by_id(payloads)
+    if response_type != "stream":
+        return [[p] for p in ordered]
+    grouped: list[list[dict[str, Any]]] = [[]]
+    for p in ordered:
+        grouped[-1].append(p)
+        if p.get("streamPartDone") is True:
+            grouped.append([])
+    return [part for part in grouped if part]
+
+
+def _ids(part: Sequence[Mapping[str, Any]]) -> str:
+    ids = [p.get("id") for p in part]
+    return f"delta {ids[0]}" if len(ids) == 1 else f"the part of deltas {ids}"
+
+
+def _part_audio(ctx: CaseContext, part: Sequence[Mapping[str, Any]]) -> list[bytes]:
+    """The audio bytes of the part's deltas, in id order; FAILED if one is not base64."""
+    pieces: list[bytes] = []
+    for p in part:
+        data = _audio_bytes(p)
+        if data is None:
+            ctx.fail(
+                f"delta {p.get('id')}'s audio is not base64",
+                expected="base64 audio",
+                observed=shown(p.get("audio")),
+            )
+        pieces.append(data)
+    return pieces
+
+
+def _mode_parts(ctx: CaseContext, payloads: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    mode: Mode = ctx.params["mode"]
+    return parts(payloads, mode.response_type)
+
+
 @functools.lru_cache(maxsize=1024)
 def _decoded(data: bytes) -> tuple[int, str]:
     """(duration in ms, "") when the audio decodes, else (0, why); shared by the cases."""
@@ -73,6 +115,21 @@ def _decoded(data: bytes) -> tuple[int, str]:
         return audio.duration_ms(audio.decode(data)), ""
     except audio.AudioDecodeError as exc:
         return 0, str(exc) or "undecodable"
+
+
+def _part_decoded(pieces: Sequence[bytes]) -> tuple[int, str]:
+    """(duration in ms, "") when a part's audio decodes, else (0, why).
+
+    The part's deltas joined in id order must decode; a part whose every delta is a whole file
+    of its own (the sequence of those files) decodes too, though files glued together may not.
+    """
+    ms, problem = _decoded(b"".join(pieces))
+    if not problem or len(pieces) < 2:
+        return ms, problem
+    alone = [_decoded(piece) for piece in pieces]
+    if all(not why for _, why in alone):
+        return sum(ms for ms, _ in alone), ""
+    return 0, problem
 
 
 def _normalised(text: str) -> str:
@@ -225,23 +282,20 @@ async def is_base64(ctx: CaseContext) -> None:
 
 @delta_case(
     "MH-DELTA-008",
-    "Each delta's audio decodes",
-    "The audio of each delta is a sniffable audio file that decodes.",
+    "Each text part's audio decodes",
+    "The audio of each text part is a sniffable audio file that decodes: each delta in single "
+    "and chain mode; in stream mode the deltas of a part joined in id order, up to the one with "
+    "streamPartDone true (or, where each delta is a whole file, each of them).",
 )
 async def audio_decodes(ctx: CaseContext) -> None:
     _, payloads = await _deltas(ctx)
-    for p in _by_id(payloads):
-        data = _audio_bytes(p)
-        if data is None:
-            ctx.fail(
-                f"delta {p.get('id')}'s audio is not base64",
-                expected="base64 audio",
-                observed=shown(p.get("audio")),
-            )
-        _, problem = _decoded(data)
+    for part in _mode_parts(ctx, payloads):
+        pieces = _part_audio(ctx, part)
+        data = b"".join(pieces)
+        _, problem = _part_decoded(pieces)
         if problem:
             ctx.fail(
-                f"delta {p.get('id')}'s audio does not decode: {problem}",
+                f"the audio of {_ids(part)} does not decode: {problem}",
                 expected="audio that decodes",
                 observed=f"{len(data)} bytes starting {data[:12].hex()} "
                 f"(sniffed: {audio.sniff(data)})",
@@ -251,17 +305,30 @@ async def audio_decodes(ctx: CaseContext) -> None:
 @delta_case(
     "MH-DELTA-009",
     "One announced audio format",
-    "All deltas of a response carry audio in one format, one the profile says the server produces.",
+    "Every text part of a response carries its audio in one format, the same for all parts and "
+    "one the profile says the server produces (in stream mode a part's deltas are joined; a "
+    "delta of it whose bytes sniff as a format must sniff as the part's).",
 )
 async def one_format(ctx: CaseContext) -> None:
     _, payloads = await _deltas(ctx)
     allowed = list(ctx.profile.section("capabilities").get("audio_formats", []))
-    formats = [audio.sniff(b) for b in (_audio_bytes(p) for p in _by_id(payloads)) if b is not None]
+    formats: list[str | None] = []
+    for part in _mode_parts(ctx, payloads):
+        sniffed = [audio.sniff(b) for b in _part_audio(ctx, part)]
+        joined = sniffed[0]
+        mixed = sorted({str(f) for f in sniffed[1:] if f is not None and f != joined})
+        ctx.check(
+            not mixed,
+            f"{_ids(part)} mixes formats: {joined} then {', '.join(mixed)}",
+            expected="one format within a text part",
+            observed=f"formats by delta id: {sniffed}",
+        )
+        formats.append(joined)
     ctx.check(
         len(set(formats)) == 1 and formats[0] in allowed,
-        f"the deltas carry {sorted({str(f) for f in formats})}",
+        f"the text parts carry {sorted({str(f) for f in formats})}",
         expected=f"one format of {allowed}",
-        observed=f"formats by id: {formats}",
+        observed=f"formats by part, in id order: {formats}",
     )
 
 
@@ -275,11 +342,11 @@ async def one_format(ctx: CaseContext) -> None:
 async def plausible_duration(ctx: CaseContext) -> None:
     _, payloads = await _deltas(ctx)
     total_ms = 0
-    for p in payloads:
-        data = _audio_bytes(p)
-        ms, problem = _decoded(data) if data else (0, "no audio")
+    for part in _mode_parts(ctx, payloads):
+        pieces = [b for b in (_audio_bytes(p) for p in part) if b is not None]
+        ms, problem = _part_decoded(pieces) if pieces else (0, "no audio")
         if problem:
-            ctx.unsupported("some audio does not decode (see MH-DELTA-008)")
+            ctx.blocked(f"the audio of {_ids(part)} does not decode (see MH-DELTA-008)")
         total_ms += ms
     chars = sum(len(str(p.get("text", ""))) for p in payloads)
     ctx.check(
@@ -321,4 +388,27 @@ async def done_last(ctx: CaseContext) -> None:
         "a delta arrived after the one with done true",
         expected="done true on the last delta to arrive",
         observed=f"ids in arrival order {[p.get('id') for p in payloads]}",
+    )
+
+
+@delta_case(
+    "MH-DELTA-013",
+    "Each stream delta decodes alone",
+    "In stream mode each delta's audio decodes on its own (the documents only require a text "
+    "part's deltas to decode joined; informational).",
+    level=Level.MAY,
+    modes=[m for m in MODES if m.response_type == "stream"],
+)
+async def stream_delta_decodes_alone(ctx: CaseContext) -> None:
+    _, payloads = await _deltas(ctx)
+    alone = []
+    for p in _by_id(payloads):
+        data = _audio_bytes(p)
+        alone.append(data is not None and not _decoded(data)[1])
+    ctx.check(
+        all(alone),
+        f"{alone.count(False)} of {len(alone)} stream deltas do not decode alone",
+        expected="each delta a playable file",
+        observed="ids that do not decode alone: "
+        + str([p.get("id") for p, ok in zip(_by_id(payloads), alone, strict=True) if not ok]),
     )

@@ -9,12 +9,14 @@ delta (a streaming server does not know the count before it ends).
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
+from conformance import audio
 from conformance.protocols.metahuman.events import ResponseType
 from conformance.protocols.metahuman.reference.providers import sentences
 
-__all__ = ["STREAM_CHUNK_WORDS", "PlannedDelta", "plan", "send_order"]
+__all__ = ["STREAM_CHUNK_WORDS", "PlannedDelta", "byte_slices", "parts", "plan", "send_order"]
 
 STREAM_CHUNK_WORDS = 4
 
@@ -84,3 +86,35 @@ def send_order(deltas: list[PlannedDelta], is_ordered: bool) -> list[PlannedDelt
     if len(head) % 2:
         swapped.append(head[-1])
     return [*swapped, last]
+
+
+def parts(deltas: list[PlannedDelta]) -> list[list[PlannedDelta]]:
+    """The deltas of each text part, in id order: a part ends at `streamPartDone` true."""
+    grouped: list[list[PlannedDelta]] = [[]]
+    for delta in sorted(deltas, key=lambda d: d.id):
+        grouped[-1].append(delta)
+        if delta.stream_part_done:
+            grouped.append([])
+    return [part for part in grouped if part]
+
+
+def byte_slices(data: bytes, weights: list[int]) -> list[bytes]:
+    """`data` cut into `len(weights)` slices sized by weight, at arbitrary bytes.
+
+    What a streaming TTS engine sends: slices of one encoded file that join back into it. No
+    cut lands where the rest would look like an audio file of its own (an MPEG frame header, a
+    container's magic), so a slice after the first never decodes alone. Slices are non-empty
+    when `data` has at least as many bytes as there are weights.
+    """
+    count = len(weights)
+    total = sum(weights)
+    cuts: list[int] = []
+    done = 0
+    for i, weight in enumerate(weights[:-1]):
+        done += weight
+        cut = max(cuts[-1] + 1 if cuts else 1, len(data) * done // total + 7)
+        while audio.sniff(data[cut:]) is not None:
+            cut += 1
+        cuts.append(min(cut, len(data) - (count - 1 - i)))
+    bounds = [0, *cuts, len(data)]
+    return [data[a:b] for a, b in itertools.pairwise(bounds)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import functools
 import logging
 import uuid
@@ -22,21 +23,37 @@ from aiohttp import web
 
 from conformance import schemas
 from conformance.audio import AudioDecodeError
-from conformance.protocols.metahuman.events import Event, Role
+from conformance.protocols.metahuman.events import Event, ResponseType, Role
 from conformance.protocols.metahuman.reference import faults as f
 from conformance.protocols.metahuman.reference import variants as v
-from conformance.protocols.metahuman.reference.config import SessionConfig, parse_session_update
-from conformance.protocols.metahuman.reference.deltas import plan, send_order
+from conformance.protocols.metahuman.reference.config import (
+    SessionConfig,
+    TtsConfig,
+    parse_session_update,
+    unsupported,
+)
+from conformance.protocols.metahuman.reference.deltas import (
+    PlannedDelta,
+    byte_slices,
+    parts,
+    plan,
+    send_order,
+)
 from conformance.protocols.metahuman.reference.errors import (
     AUDIO_NOT_DECODABLE,
     EMPTY_BUFFER,
     INTERNAL_ERROR,
+    INVALID_SESSION_CONFIG,
     PROVIDER_FAILURE,
     SESSION_NOT_CONFIGURED,
     UNKNOWN_EVENT,
     CustomError,
 )
-from conformance.protocols.metahuman.reference.providers import ProviderError, Providers
+from conformance.protocols.metahuman.reference.providers import (
+    OfflineTextToSpeech,
+    ProviderError,
+    Providers,
+)
 from conformance.protocols.metahuman.reference.session import Limits, Session, decode_chunk
 
 __all__ = ["ReferenceServer", "Refusal"]
@@ -88,7 +105,20 @@ class ReferenceServer:
         self.faults = faults or f.ActiveFaults()
         self.variants = variants or v.ActiveVariants(v.VARIANTS)
         self.providers = providers or Providers()
+        if self.variants.active(v.WAV_OUTPUT):
+            self.providers = dataclasses.replace(
+                self.providers, tts=OfflineTextToSpeech(output_format="wav")
+            )
         self.limits = limits or Limits()
+        if self.variants.active(v.LARGER_CHUNK_LIMIT):
+            self.limits = Limits(
+                max_chunk_bytes=v.CHUNK_LIMIT_BYTES,
+                max_buffer_bytes=max(self.limits.max_buffer_bytes, 8 * v.CHUNK_LIMIT_BYTES),
+            )
+        if self.variants.active(v.OTHER_PATH):
+            path, namespace = v.OTHER_PATH_AT, "/"
+        if self.variants.active(v.OTHER_NAMESPACE):
+            path, namespace = v.OTHER_NAMESPACE_AT
         self.token = token
         self.path = path.strip("/")
         self.namespace = namespace
@@ -126,14 +156,16 @@ class ReferenceServer:
         # The [default] handshake is the CONNECT auth payload; query parameters serve clients
         # that cannot send one. The auth payload wins.
         params: dict[str, Any] = dict(parse_qsl(str(environ.get("QUERY_STRING", ""))))
-        if isinstance(auth, Mapping):
+        if self.variants.active(v.HANDSHAKE_IN_QUERY):
+            pass  # the query string is the handshake; the auth payload is not read
+        elif isinstance(auth, Mapping):
             params.update(auth)
         elif auth is not None:
             raise Refusal(400, "handshake auth must be an object").exception()
         if self.token is not None and params.get("token") != self.token:
             raise Refusal(401, "missing or invalid token").exception()
         role_name = params.get("role")
-        if role_name in (None, ""):
+        if role_name in (None, "") or self.variants.active(v.ROLE_LESS_SINGLE_SOCKET):
             role = None
         elif role_name in (Role.SENDER, Role.RECEIVER):
             role = Role(role_name)
@@ -222,6 +254,10 @@ class ReferenceServer:
         if self.faults.active(f.SILENTLY_DROP_BAD_MESSAGE):
             return  # bad input swallowed: the client never learns what went wrong
         payload = error.payload()
+        if self.variants.active(v.OWN_ERROR_IDS):
+            error_id, message = v.OWN_ERRORS[error.kind.name]
+            detail = f" ({error.detail})" if error.detail else ""
+            payload = {"errorId": error_id, "message": f"{message}{detail}"}
         if self.faults.active(f.ERROR_WRONG_SHAPE):
             # A house error envelope instead of the seed's {message, errorId}.
             payload = {"error": payload["message"], "code": str(payload["errorId"])}
@@ -231,12 +267,19 @@ class ReferenceServer:
 
     async def _session_update(self, sid: str, peer: _Peer, *args: Any) -> None:
         try:
-            config = parse_session_update(args[0] if args else None)
+            config = parse_session_update(
+                args[0] if args else None,
+                lenient=self.variants.active(v.LENIENT_OPTIONAL_FIELDS),
+            )
         except CustomError:
             if self.faults.active(f.DISCONNECT_ON_BAD_UPDATE):
                 await self.sio.disconnect(sid, namespace=self.namespace)
                 return
             raise
+        if self.variants.active(v.REFUSE_UNSUPPORTED_MODELS):
+            lacking = unsupported(config)
+            if lacking is not None:
+                raise CustomError(INVALID_SESSION_CONFIG, f"unsupported: {lacking}")
         if peer.session is None:
             peer.session = Session(config=config, sender=sid)
             peer.session.buffer.limits = self.limits
@@ -297,6 +340,8 @@ class ReferenceServer:
             }
             if self.faults.active(f.MISSING_LANGUAGE):
                 del transcribed["language"]
+            if self.variants.active(v.SENTIMENT_ABSENT) and not config.stt.sentiment_analysis:
+                del transcribed["sentiment"]
             await self._emit(Event.REQUEST_TRANSCRIBE_DONE, transcribed, sid)
             answer = await self.providers.llm.complete(heard.text, config.llm)
         except AudioDecodeError as exc:
@@ -306,17 +351,21 @@ class ReferenceServer:
         await self._respond(session, Event.RESPONSE_TEXT, {"text": answer})
 
         tts = config.tts
-        deltas = self.faults.rewrite_plan(
-            send_order(plan(answer, tts.response_type), tts.is_ordered)
+        planned = plan(answer, tts.response_type)
+        streaming = tts.response_type is ResponseType.STREAM
+        if streaming and self.variants.active(v.STREAM_TOTAL_NUMBER_KNOWN):
+            planned = [dataclasses.replace(d, total_number=len(planned)) for d in planned]
+        deltas = self.faults.rewrite_plan(send_order(planned, tts.is_ordered))
+        burst = not tts.is_ordered and self.variants.active(v.DONE_NOT_LAST_UNORDERED)
+        if burst and len(deltas) >= 2:
+            deltas = [*deltas[:-2], deltas[-1], deltas[-2]]  # `done` before the last to arrive
+        sound_of = self._synthesizer(
+            planned, tts, sliced=streaming and self.variants.active(v.STREAM_BYTE_SLICES)
         )
-        synthesized: dict[str, bytes] = {}
+        # Parallel synthesis sends each delta when its audio is ready: here, all at once.
+        ready = [await sound_of(delta) for delta in deltas] if burst else []
         for index, delta in enumerate(deltas):
-            if delta.text not in synthesized:
-                try:
-                    synthesized[delta.text] = await self.providers.tts.synthesize(delta.text, tts)
-                except ProviderError as exc:
-                    raise CustomError(PROVIDER_FAILURE, str(exc)) from None
-            sound = synthesized[delta.text]
+            sound = ready[index] if burst else await sound_of(delta)
             payload = self.faults.rewrite_payload(
                 index,
                 {
@@ -333,6 +382,40 @@ class ReferenceServer:
             if index == 0 and self.faults.active(f.SLOW_FIRST_AUDIO):
                 await asyncio.sleep(self.slow_first_audio_s)
             await self._respond(session, Event.RESPONSE_AUDIO_DELTA, payload)
+
+    def _synthesizer(
+        self, planned: list[PlannedDelta], tts: TtsConfig, *, sliced: bool
+    ) -> Callable[[PlannedDelta], Awaitable[bytes]]:
+        """The audio of each delta of a response, each text synthesized once.
+
+        `sliced` (stream-byte-slices variant): a text part is synthesized whole, and its file
+        split at arbitrary byte boundaries over the part's deltas, in id order.
+        """
+        synthesized: dict[str, bytes] = {}
+        slice_of: dict[int, tuple[str, list[int], int]] = {}  # id -> (part text, weights, index)
+        if sliced:
+            for part in parts(planned):
+                text = " ".join(d.text for d in part)
+                weights = [max(1, len(d.text)) for d in part]
+                for index, delta in enumerate(part):
+                    slice_of[delta.id] = (text, weights, index)
+
+        async def synthesize(text: str) -> bytes:
+            if text not in synthesized:
+                try:
+                    synthesized[text] = await self.providers.tts.synthesize(text, tts)
+                except ProviderError as exc:
+                    raise CustomError(PROVIDER_FAILURE, str(exc)) from None
+            return synthesized[text]
+
+        async def sound_of(delta: PlannedDelta) -> bytes:
+            sliced_as = slice_of.get(delta.id)
+            if sliced_as is None:
+                return await synthesize(delta.text)
+            text, weights, index = sliced_as
+            return byte_slices(await synthesize(text), weights)[index]
+
+        return sound_of
 
     async def _respond(self, session: Session, event: Event, payload: dict[str, Any]) -> None:
         """Send a response event to the Receivers of the session, and no one else."""
