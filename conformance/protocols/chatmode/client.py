@@ -3,26 +3,37 @@ records what the server did; it never judges."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 from conformance import audio
 from conformance.engine.context import Env
 from conformance.engine.model import HarnessError
 from conformance.engine.transcript import WireEvent
 from conformance.fixtures import clip
-from conformance.transports.base import Refused
+from conformance.transports.base import Refused, TransportError
 from conformance.transports.http import HttpAnswer, request
 from conformance.transports.websocket import WebSocketPeer
 
-__all__ = ["ANSWERS", "ChatClient", "Turn", "run_turn"]
+__all__ = ["ANSWERS", "KNOWN", "ChatClient", "Turn", "recognised", "run_turn"]
 
 ANSWERS = ("incoming", "system")  # what ends a turn: the answer, or the error message
+KNOWN = (*ANSWERS, "event")  # the publisher's message types (PROTOCOLS.md §2)
+# What the transport records besides messages: the handshake and the end of the socket.
+_LIFECYCLE = ("connect", "refused", "close")
+
+
+def recognised(event: WireEvent) -> bool:
+    """A message of a known type (or the socket's own connect/close), not something else."""
+    return event.event in KNOWN or event.event in _LIFECYCLE
+
+
 _UNSET: Any = object()
 
 
@@ -144,18 +155,64 @@ class ChatClient:
     async def answer(
         self, peer: WebSocketPeer, after: int, timeout: str = "turn"
     ) -> WireEvent | None:
-        """The `incoming` or `system` message that answers, or None within the timeout."""
+        """The `incoming` or `system` message that answers, or None (see below).
+
+        While the server is silent or sends `event` notifications (it may take its time), the
+        wait runs to `timeouts.<timeout>`. It ends sooner when the socket closes (None), or
+        once the server has sent something the harness does not recognise (a message without a
+        known `type`, text that is not JSON...): the exchange has begun and went astray, so
+        the wait ends when nothing more arrives for `timeouts.stall` seconds (None if no
+        answer came by then).
+        """
+        limit = self.env.timeout(timeout)
+        loop = asyncio.get_running_loop()
+        began = loop.time()
         try:
+            hit = await peer.wait_for(
+                lambda e: e.event in ANSWERS or e.event == "close" or not recognised(e),
+                limit,
+                after=after,
+            )
+            if hit.event in ANSWERS:
+                return hit
+            if hit.event == "close":
+                return None
             return await peer.wait_for(
-                lambda e: e.event in ANSWERS, self.env.timeout(timeout), after=after
+                lambda e: e.event in ANSWERS or e.event == "close",
+                max(0.0, limit - (loop.time() - began)),
+                after=after,
+                stall=self.env.timeout("stall"),
             )
         except TimeoutError:
             return None
 
+    async def reply(
+        self, peer: WebSocketPeer, after: int, timeout: str = "event"
+    ) -> WireEvent | None:
+        """The first message after `after` that is no `event` notification, or None.
+
+        What answers a message that gets one reply (an invalid message's error): whatever it
+        is, a `system` message or not, it is the reply to judge, and the wait ends with it, or
+        with the socket's close (None), or after `timeouts.<timeout>` (None).
+        """
+        try:
+            hit = await peer.wait_for(
+                lambda e: e.event not in ("event", "connect"),
+                self.env.timeout(timeout),
+                after=after,
+            )
+        except TimeoutError:
+            return None
+        return None if hit.event == "close" else hit
+
+    def resolve(self, url: str) -> str:
+        """A fileUrl as fetched: a relative one is resolved against the server's URL."""
+        return urljoin(self.http_base + "/", url)
+
     async def fetch(self, url: str) -> HttpAnswer:
         return await request(
             "GET",
-            url,
+            self.resolve(url),
             transcript=self.env.recorder.transcript,
             headers=self.headers,
             timeout=self.env.timeout("turn"),
@@ -172,6 +229,7 @@ class Turn:
     answer: WireEvent | None = None
     received: list[WireEvent] = field(default_factory=list)  # everything after the message
     file: HttpAnswer | None = None
+    file_error: str = ""  # why the fileUrl could not be fetched at all
     still_open: bool = False
 
 
@@ -195,7 +253,11 @@ async def run_turn(env: Env, kind: str = "text", fmt: str | None = None, **field
             url = payload.get("fileUrl") if isinstance(payload, Mapping) else None
             if isinstance(url, str) and url:
                 fetched = time.monotonic()
-                turn.file = await client.fetch(url)
+                try:
+                    turn.file = await client.fetch(url)
+                except TransportError as exc:  # judged by the cases, not an error of the run
+                    turn.file_error = str(exc)
+                    return turn
                 env.recorder.latencies_ms["fileUrl fetch"] = 1000 * (time.monotonic() - fetched)
                 _keep_audio(env, turn, kind)
     return turn

@@ -33,7 +33,7 @@ from conformance.protocols.chatmode.reference import tokens
 from conformance.protocols.chatmode.reference import variants as v
 from conformance.protocols.metahuman.reference.providers import speech
 
-__all__ = ["AVATARS", "LANGUAGES", "Avatar", "ChatModeServer", "reference_app"]
+__all__ = ["AVATARS", "LANGUAGES", "OWN_AVATARS", "Avatar", "ChatModeServer", "reference_app"]
 
 log = logging.getLogger("conformance.reference.chatmode")
 
@@ -70,6 +70,11 @@ AVATARS: Final = (
     Avatar(id="avatar-id-123", name="Ava", greeting="Hello, I am Ava. How can I help you today?"),
     Avatar(id="avatar-id-456", name="Max", greeting="Hi, I am Max. Ask me anything."),
 )
+# The avatars of the own-avatars variant: a deployment's ids, not the seed's example.
+OWN_AVATARS: Final = (
+    Avatar(id="6650f1c2a9e4", name="Ava", greeting="Hello, I am Ava. How can I help you today?"),
+    Avatar(id="6650f1c2a9e5", name="Max", greeting="Hi, I am Max. Ask me anything."),
+)
 LANGUAGES: Final = (
     {"name": "English", "language_code": "en"},
     {"name": "Spanish", "language_code": "es"},
@@ -87,15 +92,23 @@ class _Message:
     audio: bytes | None  # the decoded file_base64_data of a voice message
 
 
-def _failure(status: int, error: str) -> web.Response:
-    return web.json_response({"result": "failure", "error": error}, status=status)
+_ERROR_TEXT: Final = {  # the jwt-error-object variant's messages
+    "invalid_user_id": "user_id must be 1 to 128 letters, digits, hyphens or underscores",
+    "invalid_project_id": "project_id must be a string",
+    "project_not_found": "no such project",
+    "invalid_token": "the token is missing or invalid",
+    "token_expired": "the token has expired",
+}
 
 
-def _timestamp() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _timestamp(*, epoch_ms: bool = False) -> str | int:
+    now = datetime.now(UTC)
+    if epoch_ms:
+        return int(now.timestamp() * 1000)
+    return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _parse(raw: str, *, allow_live: bool) -> _Message:
+def _parse(raw: str, *, allow_live: bool, avatars: Sequence[Avatar] = AVATARS) -> _Message:
     """A valid Chat Mode message (seed 002's tables), or _Invalid naming the first bad field."""
     try:
         message = json.loads(raw)
@@ -125,7 +138,7 @@ def _parse(raw: str, *, allow_live: bool) -> _Message:
         )
     if message["isLive"] and not allow_live:
         raise _Invalid("`isLive` must be false: this server offers Chat Mode only, not Live Mode")
-    avatar = next((a for a in AVATARS if a.id == message["avatar_id"]), None)
+    avatar = next((a for a in avatars if a.id == message["avatar_id"]), None)
     if avatar is None:
         raise _Invalid(f"`avatar_id` {message['avatar_id']!r} is not a known avatar")
     field = "request" if chat_type == "text" else "file_base64_data"
@@ -197,8 +210,8 @@ def _answer(avatar: Avatar, heard: str) -> str:
     return f"{avatar.name} here. You said: {heard.rstrip('.!?')}. Thank you for your message."
 
 
-def _synthesise(text: str) -> bytes:
-    return audio.encode(speech(text), "mp3")
+def _synthesise(text: str, *, wav: bool = False) -> bytes:
+    return audio.encode(speech(text), "wav" if wav else "mp3")
 
 
 class ChatModeServer:
@@ -220,15 +233,23 @@ class ChatModeServer:
         self.secret = secret if secret is not None else secrets.token_bytes(32)
         self.sockets: set[web.WebSocketResponse] = set()
         self.files: OrderedDict[str, bytes] = OrderedDict()
+        self.avatars = OWN_AVATARS if self.variants.active(v.OWN_AVATARS) else AVATARS
+        self.wav = self.variants.active(v.WAV_ANSWER_AUDIO)
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=_MAX_MESSAGE_BYTES)
         app.router.add_post("/jwt", self.jwt)
         app.router.add_get("/connection", self.connection)
         app.router.add_get("/ws/chat", self.chat)
-        app.router.add_get("/files/{file_id}.mp3", self.file)
+        app.router.add_get("/files/{file_id}.{ext:mp3|wav}", self.file)
         app.on_shutdown.append(self._close_sockets)
         return app
+
+    def _failure(self, status: int, error: str) -> web.Response:
+        if self.variants.active(v.JWT_ERROR_OBJECT):
+            detail = {"code": error, "message": _ERROR_TEXT.get(error, error)}
+            return web.json_response({"result": "failure", "error": detail}, status=status)
+        return web.json_response({"result": "failure", "error": error}, status=status)
 
     # --- tokens ---------------------------------------------------------------------------
 
@@ -240,15 +261,15 @@ class ChatModeServer:
         # The publisher's catalogue has no code for a body that is not an object; without one
         # there is no valid user_id, so that is the error.
         if not isinstance(body, dict) or not isinstance(body.get("user_id"), str):
-            return _failure(400, "invalid_user_id")
+            return self._failure(400, "invalid_user_id")
         user_id: str = body["user_id"]
         if not _USER_ID.fullmatch(user_id) and not self.faults.active(f.JWT_ACCEPTS_BAD_USER_ID):
-            return _failure(400, "invalid_user_id")
+            return self._failure(400, "invalid_user_id")
         project_id = body.get("project_id", self.project_id)
         if not isinstance(project_id, str):
-            return _failure(400, "invalid_project_id")
+            return self._failure(400, "invalid_project_id")
         if project_id != self.project_id and not self.faults.active(f.UNKNOWN_PROJECT_ACCEPTED):
-            return _failure(401, "project_not_found")
+            return self._failure(401, "project_not_found")
         token = tokens.issue(
             self.secret, user_id=user_id, project_id=project_id, ttl_s=self.token_ttl_s
         )
@@ -262,10 +283,10 @@ class ChatModeServer:
             )
         except tokens.ExpiredToken:
             if self.faults.active(f.EXPIRED_TOKEN_401):
-                return _failure(401, "invalid_token")
-            return _failure(403, "token_expired")
+                return self._failure(401, "invalid_token")
+            return self._failure(403, "token_expired")
         except tokens.InvalidToken:
-            return _failure(401, "invalid_token")
+            return self._failure(401, "invalid_token")
         return None
 
     async def connection(self, request: web.Request) -> web.Response:
@@ -278,7 +299,7 @@ class ChatModeServer:
             {
                 "status": 200,
                 "session": str(uuid.uuid4()),
-                "avatars_info": [avatar.info() for avatar in AVATARS],
+                "avatars_info": [avatar.info() for avatar in self.avatars],
                 "languages": list(LANGUAGES),
             }
         )
@@ -287,10 +308,15 @@ class ChatModeServer:
 
     async def file(self, request: web.Request) -> web.Response:
         data = self.files.get(request.match_info["file_id"])
-        if data is None:
+        if data is None or request.match_info["ext"] != self._ext:
             raise web.HTTPNotFound(text="no such file")
         wrong = self.faults.active(f.FILE_URL_WRONG_CONTENT_TYPE)
-        return web.Response(body=data, content_type="text/plain" if wrong else "audio/mpeg")
+        kind = "audio/wav" if self.wav else "audio/mpeg"
+        return web.Response(body=data, content_type="text/plain" if wrong else kind)
+
+    @property
+    def _ext(self) -> str:
+        return "wav" if self.wav else "mp3"
 
     def _store(self, data: bytes, origin: str) -> str:
         """Keep an answer's audio and give its absolute URL."""
@@ -302,7 +328,9 @@ class ChatModeServer:
             self.files.popitem(last=False)
         if self.faults.active(f.FILE_URL_404):
             file_id = f"missing-{file_id}"
-        return f"{origin}/files/{file_id}.mp3"
+        if self.variants.active(v.RELATIVE_FILE_URL):
+            origin = ""
+        return f"{origin}/files/{file_id}.{self._ext}"
 
     # --- the chat socket ------------------------------------------------------------------
 
@@ -338,7 +366,15 @@ class ChatModeServer:
 
     async def _refuse(self, ws: web.WebSocketResponse, reason: str) -> bool:
         """Answer an invalid message with a system message; False if the socket must close."""
-        await self._send(ws, {"type": "system", "content": reason})
+        if self.variants.active(v.GENERIC_SYSTEM_ERRORS):
+            refusal = {
+                "type": "system",
+                "content": "Something went wrong",
+                "code": "invalid_message",
+            }
+        else:
+            refusal = {"type": "system", "content": reason}
+        await self._send(ws, refusal)
         if self.faults.active(f.ERROR_CLOSES_SOCKET):
             await ws.close(code=WSCloseCode.POLICY_VIOLATION, message=b"invalid message")
             return False
@@ -347,7 +383,9 @@ class ChatModeServer:
     async def _turn(self, ws: web.WebSocketResponse, raw: str, origin: str) -> bool:
         """Answer one client message; False if the socket must close."""
         try:
-            message = _parse(raw, allow_live=self.faults.active(f.LIVE_MODE_ACCEPTED))
+            message = _parse(
+                raw, allow_live=self.faults.active(f.LIVE_MODE_ACCEPTED), avatars=self.avatars
+            )
             if message.audio is not None:
                 any_rate = self.faults.active(f.WAV_8KHZ_ACCEPTED)
                 heard = await asyncio.to_thread(_transcribe, message.audio, any_wav_rate=any_rate)
@@ -357,18 +395,27 @@ class ChatModeServer:
                 heard = message.request or ""
         except _Invalid as exc:
             return await self._refuse(ws, str(exc))
-        await self._send(ws, {"type": "event", "content": "processing"})
+        if not self.variants.active(v.NO_PROCESSING_EVENT):
+            await self._send(ws, {"type": "event", "content": "processing"})
+        typing = self.variants.active(v.TYPING_EVENTS)
+        if typing:
+            await self._send(ws, {"type": "event", "content": "typing"})
         try:
             text = _answer(message.avatar, heard)
-            url = self._store(await asyncio.to_thread(_synthesise, text), origin)
+            answer: dict[str, Any] = {"type": "incoming", "content": text}
+            if not self.variants.active(v.TEXT_ONLY_ANSWERS):
+                spoken = await asyncio.to_thread(_synthesise, text, wav=self.wav)
+                answer["fileUrl"] = self._store(spoken, origin)
         except Exception:  # nothing the server does wrong may take the socket down
             log.exception("chat mode turn failed")
             await self._send(ws, {"type": "system", "content": "Something went wrong"})
             return True
-        answer = {"type": "incoming", "content": text, "fileUrl": url, "timestamp": _timestamp()}
+        answer["timestamp"] = _timestamp(epoch_ms=self.variants.active(v.EPOCH_MS_TIMESTAMP))
         leak = self.faults.active(f.CROSS_USER_LEAK)
         for target in list(self.sockets) if leak else [ws]:
             await self._send(target, answer)
+        if typing:
+            await self._send(ws, {"type": "event", "content": "idle"})
         return True
 
     async def _close_sockets(self, app: web.Application) -> None:
