@@ -1,6 +1,12 @@
 """Fuzz cases, protocol-agnostic: run a strategy or a state machine within the run's budget,
 save the minimal failure as a finding, and fail the case with it. A protocol supplies the
-strategies, the oracle of one step (`Judge`), a witness session and its state machine."""
+strategies, the oracle of one step (`Judge`), a witness session and its state machine.
+
+A judge returns a `Judgement` per example (None: it passed). The case's verdict: FAILED for a
+MUST-level break (its minimal example saved as a finding) or a witness that heard something;
+else NON-STRICT when some example was leniently accepted (SHOULD); else PASS. Every reason
+below MUST is in the case's notes (a bounded tally), and the NON-STRICT ones in its message.
+"""
 
 from __future__ import annotations
 
@@ -16,13 +22,15 @@ from hypothesis.stateful import run_state_machine_as_test
 from hypothesis.strategies import SearchStrategy
 
 from conformance.engine.context import CaseContext, Env, Recorder
+from conformance.engine.model import Level
 from conformance.fuzz.findings import Finding, Step, save_finding
+from conformance.fuzz.judgement import Judgement, Tally
 from conformance.fuzz.runner import Budget, Clock, LoopBridge, fuzz, replay_rules
 
 __all__ = ["Judge", "MachineFactory", "Witness", "budget", "fuzz_machine", "fuzz_steps", "replay"]
 
 T = TypeVar("T")
-Judge = Callable[[Env, Step], Coroutine[Any, Any, str | None]]
+Judge = Callable[[Env, Step], Coroutine[Any, Any, Judgement | None]]
 Witness = Callable[[Env, asyncio.Event], Coroutine[Any, Any, str | None]]
 MachineFactory = Callable[[Env, LoopBridge, Clock], type[Any]]
 
@@ -63,19 +71,46 @@ def _progress(case_id: str, examples: int, found: bool) -> None:
     sys.__stderr__.flush()
 
 
-def _report(ctx: CaseContext, finding: Finding) -> None:
-    path = save_finding(finding, ctx.report_dir / "findings")
-    ctx.recorder.rerun = f"conformance replay {path}" + (f" --url {ctx.url}" if ctx.url else "")
-    ctx.note(f"the minimal sequence is saved in {path}")
-    steps = [s.label or f"{s.event} {s.args!r}" for s in finding.steps] or [
-        f"{r['rule']} { ({k: v for k, v in r.items() if k != 'rule'} or '') }".strip()
-        for r in finding.rules
-    ]
-    ctx.fail(
-        finding.message,
-        expected=finding.oracle,
-        observed=" → ".join(steps) + f"  (seed {finding.seed})",
-    )
+def _conclude(
+    ctx: CaseContext,
+    oracle: str,
+    examples: str,
+    tally: Tally,
+    finding: Finding | None,
+    witnessed: str | None = None,
+) -> None:
+    """The case's verdict from what the fuzzing found (module docstring); notes first."""
+    for line in tally.lines():
+        ctx.note(line)
+    lenient = tally.brief(Level.SHOULD)
+    if finding is not None:
+        if witnessed is not None:
+            ctx.note(f"and the witness session: {witnessed}")
+        path = save_finding(finding, ctx.report_dir / "findings")
+        ctx.recorder.rerun = f"conformance replay {path}" + (f" --url {ctx.url}" if ctx.url else "")
+        ctx.note(f"the minimal sequence is saved in {path}")
+        steps = [s.label or f"{s.event} {s.args!r}" for s in finding.steps] or [
+            f"{r['rule']} { ({k: v for k, v in r.items() if k != 'rule'} or '') }".strip()
+            for r in finding.rules
+        ]
+        ctx.fail(
+            finding.message + (f"; besides, leniently accepted: {lenient}" if lenient else ""),
+            expected=finding.oracle,
+            observed=" → ".join(steps) + f"  (seed {finding.seed})",
+        )
+    if witnessed is not None:
+        ctx.fail(
+            witnessed + (f"; besides, leniently accepted: {lenient}" if lenient else ""),
+            expected="nothing reaches another session; its turn completes",
+            observed=witnessed,
+        )
+    if lenient:
+        ctx.fail(
+            f"leniently accepted (at most NON-STRICT): {lenient}",
+            expected=oracle,
+            observed=f"{lenient} ({examples})",
+            level=Level.SHOULD,
+        )
 
 
 async def fuzz_steps(
@@ -99,9 +134,14 @@ async def fuzz_steps(
             progress=lambda o: _progress(ctx.case.id, o.examples, o.failing is not None),
         )
 
-    outcome = await _in_thread(work)
-    fuzzing.set()
-    ctx.note(f"{outcome.examples} examples in {outcome.seconds:.1f} s (seed {plan.seed})")
+    try:
+        outcome = await _in_thread(work)
+    finally:
+        fuzzing.set()
+    witnessed = await watcher if watcher is not None else None
+    examples = f"{outcome.examples} examples in {outcome.seconds:.1f} s (seed {plan.seed})"
+    ctx.note(examples)
+    finding = None
     if outcome.failing is not None:
         # Replay the minimal example once more, recorded, so the report shows its wire log.
         await judge(_env(ctx), outcome.failing)
@@ -114,15 +154,7 @@ async def fuzz_steps(
             seed=plan.seed,
             url=ctx.url,
         )
-        _report(ctx, finding)
-    if watcher is not None:
-        problem = await watcher
-        if problem is not None:
-            ctx.fail(
-                problem,
-                expected="nothing reaches another session; its turn completes",
-                observed=problem,
-            )
+    _conclude(ctx, oracle, examples, outcome.tally, finding, witnessed)
 
 
 async def fuzz_machine(ctx: CaseContext, factory: MachineFactory) -> None:
@@ -150,27 +182,31 @@ async def fuzz_machine(ctx: CaseContext, factory: MachineFactory) -> None:
 
     await _in_thread(work)
     seconds = time.monotonic() - clock.started
-    ctx.note(f"stateful sequences for {seconds:.1f} s (derandomized)")
+    examples = f"stateful sequences for {seconds:.1f} s (derandomized)"
+    ctx.note(examples)
+    oracle = "the state machine's invariants"
+    finding = None
     if clock.failing is not None:
         finding = Finding(
             protocol=ctx.profile.protocol,
             target=ctx.case.id,
-            oracle="the state machine's invariants",
+            oracle=oracle,
             message=clock.message,
             steps=(),
             seed=plan.seed,
             url=ctx.url,
             rules=tuple(clock.failing),
         )
-        _report(ctx, finding)
+    _conclude(ctx, oracle, examples, clock.tally, finding)
 
 
 async def replay(finding: Finding, env: Env, judge: Judge, factory: MachineFactory) -> str | None:
-    """Rerun a finding's steps (or rule sequence) and judge them again; None when fixed."""
+    """Rerun a finding's steps (or rule sequence) and judge them again: the reason of a
+    MUST-level break, or None when fixed (a lenient acceptance or a refusal breaks nothing)."""
     for step in finding.steps:
-        problem = await judge(env, step)
-        if problem is not None:
-            return problem
+        judged = await judge(env, step)
+        if judged is not None and judged.breaks:
+            return judged.reason
     if not finding.rules:
         return None
 

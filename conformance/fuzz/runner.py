@@ -2,8 +2,10 @@
 
 Hypothesis calls synchronous code; the server is talked to by coroutines. A case runs its
 fuzzing in a worker thread and `LoopBridge` hands each coroutine back to the case's loop.
-Each example is judged by `check`, which returns None or what broke; hypothesis then shrinks
-the failing example, and the last failing call it makes is the minimal one.
+Each example is judged by `check`, which returns None (it passed) or a `Judgement`. Only a
+MUST-level judgement is a failure: hypothesis shrinks it, and the last failing call it makes is
+the minimal one. Lower levels (lenient acceptance, a refusal of a valid request) are tallied,
+bounded, and never shrunk.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as seeded
 from hypothesis.strategies import SearchStrategy
+
+from conformance.fuzz.judgement import Judgement, Tally
 
 __all__ = ["Budget", "Clock", "FuzzOutcome", "LoopBridge", "ProtocolBroken", "fuzz", "replay_rules"]
 
@@ -48,6 +52,7 @@ class FuzzOutcome(Generic[T]):
     seconds: float = 0.0
     failing: T | None = None
     message: str = ""
+    tally: Tally = field(default_factory=Tally)  # what broke nothing, while generating
 
 
 class _Broken(Exception):
@@ -56,7 +61,7 @@ class _Broken(Exception):
 
 def fuzz(
     strategy: SearchStrategy[T],
-    check: Callable[[T], str | None],
+    check: Callable[[T], Judgement | None],
     budget: Budget,
     progress: Callable[[FuzzOutcome[T]], None] | None = None,
 ) -> FuzzOutcome[T]:
@@ -84,10 +89,14 @@ def fuzz(
         outcome.examples += 1
         if progress is not None and outcome.examples % 10 == 0:
             progress(outcome)
-        problem = check(example)
-        if problem is not None:
-            outcome.failing, outcome.message = example, problem
-            raise _Broken(problem)
+        judged = check(example)
+        if judged is None:
+            return
+        if judged.breaks:
+            outcome.failing, outcome.message = example, judged.reason
+            raise _Broken(judged.reason)
+        if outcome.failing is None:  # not while shrinking: those are variants of one example
+            outcome.tally.add(judged)
 
     try:
         run()
@@ -110,7 +119,8 @@ class Clock:
     """The budget of a stateful run, and the smallest failing rule sequence seen so far.
 
     Out of budget, a machine's rules do nothing: hypothesis then sees passing sequences and
-    stops. Rule steps are JSON ({"rule": name, **arguments}) so that a finding replays.
+    stops. Rule steps are JSON ({"rule": name, **arguments}) so that a finding replays. What
+    breaks nothing (lenient acceptance, a refusal) is `observe`d into the tally.
     """
 
     def __init__(self, max_time: float) -> None:
@@ -118,6 +128,11 @@ class Clock:
         self.max_time = max_time
         self.failing: list[dict[str, Any]] | None = None
         self.message = ""
+        self.tally = Tally()
+
+    def observe(self, judgement: Judgement) -> None:
+        if self.failing is None:  # not while shrinking
+            self.tally.add(judgement)
 
     def active(self) -> bool:
         spent = time.monotonic() - self.started

@@ -1,17 +1,31 @@
 """`conformance fuzz` and `conformance replay`: nothing found on the reference server, each
-robustness fault found within the default budget, findings that replay."""
+robustness fault found within the default budget, findings that replay; and the readings for
+all protocols (PROTOCOLS.md): a refusal of a valid request with a well-formed error is no
+violation, lenient acceptance of malformed input is at most NON-STRICT."""
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conformance.embedded import EmbeddedServer
+from conformance.engine.context import Env, Recorder
+from conformance.engine.model import Level
+from conformance.fuzz import Judgement, Step
+from conformance.profiles.loader import load_profile
+from conformance.protocols.metahuman.fuzz import judge_step
 from conformance.reports import validate_report
 from tests.selftest.conftest import Run
+
+REFUSE = "refuse-unsupported-models"
+LENIENT = "lenient-optional-fields"
 
 ROBUSTNESS = [
     ("chatmode", "error-closes-socket", "CM-FUZZ-002"),
@@ -89,3 +103,69 @@ def test_replay_of_a_bad_file(tmp_path: Path) -> None:
     done = replay(bogus, "http://127.0.0.1:9")
     assert done.returncode == 2
     assert "not a finding file" in done.stderr
+
+
+@pytest.fixture(scope="module")
+def variant_url() -> Iterator[str]:
+    """A MetaHuman reference server that refuses models its providers lack and accepts
+    malformed optional fields (two legitimate readings at once)."""
+    server = EmbeddedServer.reference("metahuman", variants=[REFUSE, LENIENT])
+    yield server.start()
+    server.stop()
+
+
+def _judged(url: str, tmp_path: Path, step: Step) -> Judgement | None:
+    profile = load_profile(None, protocol="metahuman")
+    env = Env(url=url, profile=profile, recorder=Recorder(), report_dir=tmp_path)
+    return asyncio.run(judge_step(env, step))
+
+
+def _update(**changes: Any) -> dict[str, Any]:
+    update = copy.deepcopy(dict(load_profile(None, protocol="metahuman").section("session_update")))
+    for section, fields in changes.items():
+        update[section] = {**update[section], **fields}
+    return update
+
+
+def test_refusal_of_a_valid_update_is_no_violation(variant_url: str, tmp_path: Path) -> None:
+    """A schema-valid session.update naming a model its provider lacks, refused with a
+    well-formed custom.error: a refusal noted (MAY), never a break."""
+    step = Step(
+        event="session.update",
+        args=(_update(STT={"model": "no-such-model"}),),
+        label="a valid session.update",
+        expect="ack",
+    )
+    judged = _judged(variant_url, tmp_path, step)
+    assert judged is not None
+    assert judged.level is Level.MAY, judged
+    assert "was refused" in judged.reason
+
+
+def test_lenient_acceptance_is_at_most_non_strict(variant_url: str, tmp_path: Path) -> None:
+    """A session.update whose LLM.stop is a list of lists, accepted: SHOULD, never a break."""
+    step = Step(
+        event="session.update",
+        args=(_update(LLM={"stop": [["x" * 2000]]}),),
+        label="session.update with LLM.stop as a list of lists",
+    )
+    judged = _judged(variant_url, tmp_path, step)
+    assert judged is not None
+    assert judged.level is Level.SHOULD, judged
+    assert judged.reason.startswith("accepted session.update with LLM.stop")
+
+
+def test_variants_are_never_failed(variant_url: str, tmp_path: Path) -> None:
+    """The whole MetaHuman fuzz catalogue against both readings: nothing FAILED, no finding;
+    the lenient acceptances make MH-FUZZ-002 NON-STRICT, with their reasons in its notes."""
+    run = fuzz(tmp_path, "--url", variant_url, "--max-examples", "40", "--max-time", "15")
+    assert run.code == 0, run.stdout[-3000:]
+    assert run.verdicts() == {
+        "MH-FUZZ-001": "PASS",
+        "MH-FUZZ-002": "NON-STRICT",
+        "MH-FUZZ-003": "PASS",
+    }
+    assert not (run.report_dir / "findings").exists()
+    negative = next(c for c in run.report["cases"] if c["id"] == "MH-FUZZ-002")
+    assert "leniently" in negative["message"]
+    assert any("NON-STRICT (SHOULD)" in note for note in negative["notes"])

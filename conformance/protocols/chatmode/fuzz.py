@@ -23,6 +23,7 @@ from conformance.engine.context import Env
 from conformance.engine.transcript import WireEvent
 from conformance.fixtures import clip
 from conformance.fuzz.findings import Step
+from conformance.fuzz.judgement import Judgement, broken, lenient, observed
 from conformance.protocols.chatmode.client import ANSWERS, ChatClient
 from conformance.transports.base import TransportError
 from conformance.transports.websocket import WebSocketPeer
@@ -336,18 +337,21 @@ async def probe(client: ChatClient, peer: WebSocketPeer) -> str | None:
     return schema_problem(peer.received[start:])
 
 
-async def judge_step(env: Env, step: Step) -> str | None:
-    """Send one step on a fresh socket; None, or the oracle it broke (a sentence).
+async def judge_step(env: Env, step: Step) -> Judgement | None:
+    """Send one step on a fresh socket; None if it passed, else its judgement.
 
-    Oracles: an invalid message gets a `system` message, a valid one an `incoming` answer (or,
-    for "any", either); every server message is a valid server.message; the socket stays open
-    and answers a valid text message afterwards with `incoming`.
+    Oracles (PROTOCOLS.md, the readings for all protocols): never allowed (MUST) are a refused
+    or dropped socket, no answer within the timeout, a close instead of an answer, a server
+    message that violates server.message, and a socket that no longer answers a valid text
+    message with `incoming`. An invalid message (`expect` "error") answered with `incoming`
+    was accepted leniently (SHOULD); a valid one (`expect` "ack") answered with a well-formed
+    `system` message was refused (MAY, noted); with `expect` "any" either is right.
     """
     async with ChatClient(env) as client:
         token = await client.token()
         peer, refusal = await client.attempt("sender", token)
         if peer is None:
-            return f"the chat socket refused a fresh token: {refusal!r}"
+            return broken(f"the chat socket refused a fresh token: {refusal!r}")
         start = len(peer.received)
         payload = step.args[0] if step.args else None
         try:
@@ -358,29 +362,35 @@ async def judge_step(env: Env, step: Step) -> str | None:
             else:
                 await peer.send_json(payload)
         except TransportError as exc:
-            return f"the socket was gone while sending {step.label}: {exc}"
+            return broken(f"the socket was gone while sending {step.label}: {exc}")
         timeout = env.timeout("event" if step.expect == "error" else "turn")
         answer = await _answer(peer, start, timeout)
         if answer is None:
             wanted = {"error": "system message", "ack": "incoming answer"}.get(
                 step.expect, "incoming or system message"
             )
-            return f"no {wanted} within {timeout:g} s after {step.label}"
+            if step.expect == "error" and env.timeout("turn") > timeout:
+                # Accepted (lenient), the answer is a turn's: the turn's time before "silent".
+                answer = await _answer(peer, start, env.timeout("turn") - timeout)
+                timeout = env.timeout("turn")
+            if answer is None:
+                return broken(f"no {wanted} within {timeout:g} s after {step.label}")
         if answer.event == "close":
-            return f"the server closed the socket after {step.label} without answering"
+            return broken(f"the server closed the socket after {step.label} without answering")
         problem = schema_problem(peer.received[start:])
         if problem is not None:
-            return f"after {step.label}, {problem}"
+            return broken(f"after {step.label}, {problem}")
+        soft: Judgement | None = None
         if step.expect == "error" and answer.event != "system":
-            return f"{step.label} was answered with {answer.event}, not a system message"
+            soft = lenient(f"accepted {step.label} leniently (answered {answer.event})")
         if step.expect == "ack" and answer.event != "incoming":
-            return f"{step.label} was answered with {answer.event}: {answer.payload!r:.160}"
+            soft = observed(f"{step.label} was refused: {answer.event} {answer.payload!r:.160}")
         if not peer.connected:
-            return f"the server closed the socket after answering {step.label}"
-        broken = await probe(client, peer)
-        if broken is not None:
-            return f"after {step.label}, the socket was not usable: {broken}"
-    return None
+            return broken(f"the server closed the socket after answering {step.label}")
+        unusable = await probe(client, peer)
+        if unusable is not None:
+            return broken(f"after {step.label}, the socket was not usable: {unusable}")
+    return soft
 
 
 async def witness(env: Env, during: asyncio.Event) -> str | None:

@@ -23,7 +23,9 @@ INVALID = "PROTOCOLS.md §2 [default] an invalid message is answered with a syst
     clause="A schema-valid text message (any request, source, session and extra fields, for "
     "the profile's avatar, language and user), and a voice message of 16 kHz audio in each "
     "format the profile lists (with or without isPushToTalk and the session), get one schema-"
-    "valid `incoming` answer; the socket stays open.",
+    "valid `incoming` answer, or a schema-valid `system` message refusing what the server does "
+    "not support (no violation, noted); the socket stays open. Silence, a close or a malformed "
+    "message is FAILED.",
     level=Level.MUST,
     area="fuzz",
     source="schemas/chatmode/messages/chat.text.schema.json, chat.voice.schema.json; "
@@ -35,7 +37,8 @@ async def positive(ctx: CaseContext) -> None:
         ctx,
         strategies.positive_steps(formats),
         strategies.judge_step,
-        "a valid message gets a schema-valid incoming answer; the socket stays usable",
+        "a valid message gets a schema-valid incoming answer (or a schema-valid system message "
+        "refusing it); the socket stays usable",
     )
 
 
@@ -46,7 +49,9 @@ async def positive(ctx: CaseContext) -> None:
     "requestType that disagree, isLive true, oversized or deeply nested fields, JSON that is "
     "not an object, text that is not JSON, bad base64, bytes that are not audio, 8 kHz audio) "
     "gets a schema-valid `system` message; the socket stays open and answers a valid message; "
-    "another user's socket hears nothing.",
+    "another user's socket hears nothing. An `incoming` answer (lenient acceptance) is at most "
+    "NON-STRICT; silence, a close, a malformed message, an unusable socket or anything reaching "
+    "another user is FAILED.",
     level=Level.MUST,
     area="fuzz",
     source=INVALID,
@@ -62,7 +67,7 @@ async def negative(ctx: CaseContext) -> None:
         ctx,
         strategies.negative_steps(client.text(), speech),
         strategies.judge_step,
-        "a schema-valid system message; the socket stays usable",
+        "a schema-valid system message (acceptance: at most NON-STRICT); the socket stays usable",
         witness=strategies.witness,
     )
 
@@ -71,9 +76,10 @@ async def negative(ctx: CaseContext) -> None:
     "CM-FUZZ-003",
     title="The chat socket's invariants hold in any order of events",
     clause="In any sequence of text and voice turns, invalid messages, reconnects with a new "
-    "token and a second user joining and leaving: every valid message gets exactly one "
-    "`incoming`, every invalid one exactly one `system`, each fileUrl fetches, and nothing "
-    "reaches the other user.",
+    "token and a second user joining and leaving: every message gets exactly one answer, a "
+    "valid one `incoming` (a well-formed `system` refusal is noted), an invalid one `system` "
+    "(`incoming` is at most NON-STRICT); every message conforms; each fileUrl fetches; "
+    "nothing reaches the other user.",
     level=Level.MUST,
     area="fuzz",
     source="PROTOCOLS.md §2 [doc, publisher's client] server messages; " + INVALID,

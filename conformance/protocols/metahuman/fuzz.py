@@ -16,6 +16,7 @@ from conformance import schemas
 from conformance.engine.context import Env
 from conformance.engine.transcript import WireEvent
 from conformance.fuzz.findings import Step
+from conformance.fuzz.judgement import Judgement, broken, lenient, observed, worst
 from conformance.protocols.metahuman.client import MetaHumanClient
 from conformance.protocols.metahuman.events import Event, Role
 from conformance.transports.socketio import SocketIOPeer, TransportError
@@ -23,9 +24,12 @@ from conformance.transports.socketio import SocketIOPeer, TransportError
 __all__ = ["judge_step", "negative_steps", "positive_steps", "witness"]
 
 ERRORS = (Event.CUSTOM_ERROR, Event.CONNECT_ERROR)
-_ANSWERS: dict[str, tuple[str, ...]] = {
-    Event.SESSION_UPDATE: (Event.SESSION_UPDATED, *ERRORS),
-    Event.INPUT_BUFFER_APPEND: (Event.INPUT_BUFFER_INITIALIZED, *ERRORS),
+# What accepts a step, besides an error event that refuses it.
+_ACCEPTS: dict[str, tuple[str, ...]] = {
+    Event.SESSION_UPDATE: (Event.SESSION_UPDATED,),
+    Event.INPUT_BUFFER_APPEND: (Event.INPUT_BUFFER_INITIALIZED,),
+    Event.INPUT_BUFFER_COMMIT: (Event.REQUEST_TRANSCRIBE_DONE,),
+    "append-then-commit": (Event.REQUEST_TRANSCRIBE_DONE,),
 }
 
 
@@ -203,12 +207,21 @@ def negative_steps(base: Mapping[str, Any]) -> st.SearchStrategy[Step]:
                 f"input.buffer.append of {v!r} (not a string)", v, event=Event.INPUT_BUFFER_APPEND
             )
         ),
-        st.just(step("input.buffer.append of an empty chunk", "", event=Event.INPUT_BUFFER_APPEND)),
+        # The schema allows an empty chunk, and the size limit is the server's: either answer.
+        st.just(
+            step(
+                "input.buffer.append of an empty chunk",
+                "",
+                event=Event.INPUT_BUFFER_APPEND,
+                expect="any",
+            )
+        ),
         st.integers(min_value=1, max_value=64).map(
             lambda extra: step(
                 f"input.buffer.append of a chunk {extra} KiB over the 1 MiB default limit",
                 base64.b64encode(bytes((1 << 20) + (extra << 10))).decode(),
                 event=Event.INPUT_BUFFER_APPEND,
+                expect="any",
             )
         ),
         st.just(
@@ -244,24 +257,6 @@ def negative_steps(base: Mapping[str, Any]) -> st.SearchStrategy[Step]:
     return st.one_of(*mutations)
 
 
-def _unsupported(env: Env, step: Step) -> bool:
-    """A valid session.update the profile says the server need not support (its TTS mode)."""
-    if step.event != Event.SESSION_UPDATE or not step.args or not isinstance(step.args[0], Mapping):
-        return False
-    tts = step.args[0].get("TTS", {})
-    capabilities = env.profile.section("capabilities")
-    response_type = (
-        tts.get("responseType", {}).get("name", "single")
-        if isinstance(tts.get("responseType"), Mapping)
-        else "single"
-    )
-    return (
-        response_type not in capabilities.get("response_types", [])
-        or tts.get("isBase64", True) not in capabilities.get("is_base64", [])
-        or tts.get("isOrdered", True) not in capabilities.get("is_ordered", [])
-    )
-
-
 def _is_base64(text: str) -> bool:
     try:
         base64.b64decode(text, validate=True)
@@ -273,61 +268,96 @@ def _is_base64(text: str) -> bool:
 # --- judging -------------------------------------------------------------------------------
 
 
-async def _answer(
-    client: MetaHumanClient, peer: SocketIOPeer, events: tuple[str, ...], after: int
-) -> WireEvent | None:
-    return await client.answer(peer, events, client.env.timeout("event"), after)
+def _refusal(answer: WireEvent) -> bool:
+    """An error event, or a session.updated that says the update was not applied."""
+    if answer.event in ERRORS:
+        return True
+    payload = answer.payload
+    return (
+        answer.event == Event.SESSION_UPDATED
+        and isinstance(payload, Mapping)
+        and payload.get("success") is False
+    )
 
 
-async def judge_step(env: Env, step: Step) -> str | None:
-    """Send one step on a fresh, configured session; None, or the oracle it broke.
+def _unknown(step: Step) -> bool:
+    return step.event not in {str(v) for v in Event} and step.event not in _ACCEPTS
 
-    Oracles: a bad input gets a schema-valid error event; a valid one an acknowledgement or a
-    schema-valid error; the connection stays; a session.update afterwards still succeeds.
+
+async def _usable(client: MetaHumanClient, sender: SocketIOPeer, label: str) -> Judgement | None:
+    """The connection is still there and takes the profile's session.update."""
+    if not sender.connected:
+        return broken(f"the server dropped the connection after {label}")
+    try:
+        probe = await client.configure(sender, client.session_update())
+    except TransportError:
+        probe = None
+    if probe is None or probe.event != Event.SESSION_UPDATED or _refusal(probe):
+        got = "nothing" if probe is None else f"{probe.event} {probe.payload!r:.120}"
+        return broken(
+            f"after {label}, the connection was not usable: the profile's session.update got "
+            f"{got}, not session.updated"
+        )
+    return None
+
+
+async def judge_step(env: Env, step: Step) -> Judgement | None:
+    """Send one step on a fresh, configured session; None if it passed, else its judgement.
+
+    Oracles (PROTOCOLS.md, the readings for all protocols): never allowed (MUST) are a dropped
+    connection, no answer within the timeout, an answer that violates its schema, and a
+    connection that no longer takes the profile's session.update. A bad input (`expect`
+    "error") accepted is lenient (SHOULD); a valid one (`expect` "ack") refused with a
+    well-formed error, or session.updated with success false, is a refusal (MAY, noted); with
+    `expect` "any" either is right. An unknown event ignored without a word, the session still
+    usable, is at most SHOULD too (the [default] answers it with custom.error; Socket.IO
+    servers ignore events they have no handler for).
     """
     async with MetaHumanClient(env) as client:
         sender = await client.connect(Role.SENDER, "sender")
         ready = await client.configure(sender, client.session_update())
-        if ready is None or ready.event != Event.SESSION_UPDATED:
-            return "the profile's own session.update got no session.updated (before the step)"
+        if ready is None or ready.event != Event.SESSION_UPDATED or _refusal(ready):
+            return broken(
+                "the profile's own session.update got no session.updated (before the step)"
+            )
         start = len(sender.received)
         try:
             if step.event == "append-then-commit":
                 await sender.emit(Event.INPUT_BUFFER_APPEND, *step.args)
                 await sender.emit(Event.INPUT_BUFFER_COMMIT)
-                wanted: tuple[str, ...] = ERRORS
             else:
                 await sender.emit(step.event, *step.args)
-                wanted = ERRORS if step.expect == "error" else _ANSWERS.get(step.event, ERRORS)
         except TransportError as exc:
-            return f"the connection was gone while sending {step.label}: {exc}"
-        answer = await _answer(client, sender, wanted, start)
+            return broken(f"the connection was gone while sending {step.label}: {exc}")
+        wanted = (*_ACCEPTS.get(step.event, ()), *ERRORS)
+        # A commit accepted (leniently) is answered by a transcription: give it that time.
+        timeout = env.timeout(
+            "transcription" if Event.REQUEST_TRANSCRIBE_DONE in wanted else "event"
+        )
+        answer = await client.answer(sender, wanted, timeout, start)
         if answer is None:
             if not sender.connected:
-                return f"the server dropped the connection after {step.label}"
+                return broken(f"the server dropped the connection after {step.label}")
+            if _unknown(step):
+                unusable = await _usable(client, sender, step.label)
+                return unusable or lenient(
+                    f"{step.label} got no answer (ignored; the session still works)"
+                )
             awaited = " or ".join(wanted)
-            return f"no {awaited} within {env.timeout('event'):g} s after {step.label}"
+            return broken(f"no {awaited} within {timeout:g} s after {step.label}")
         violations = schemas.errors("metahuman", answer.event, answer.payload)
         if violations:
             first = violations[0]
             where = first.path or "/"
-            return (
+            return broken(
                 f"{answer.event} after {step.label} violates its schema at {where}: {first.message}"
             )
-        if step.expect == "ack" and answer.event in ERRORS and not _unsupported(env, step):
-            return f"{step.label} was refused: {answer.payload!r}"
-        if not sender.connected:
-            return f"the server dropped the connection after {step.label}"
-        try:
-            probe = await client.configure(sender, client.session_update())
-        except TransportError:
-            probe = None
-        if probe is None or probe.event != Event.SESSION_UPDATED:
-            return (
-                f"after {step.label}, the connection was not usable: "
-                "session.update got no session.updated"
-            )
-    return None
+        soft: Judgement | None = None
+        if step.expect == "ack" and _refusal(answer):
+            soft = observed(f"{step.label} was refused: {answer.event} {answer.payload!r:.160}")
+        elif step.expect == "error" and not _refusal(answer):
+            soft = lenient(f"accepted {step.label} leniently (answered {answer.event})")
+        return worst(await _usable(client, sender, step.label), soft)
 
 
 async def witness(env: Env, during: asyncio.Event) -> str | None:

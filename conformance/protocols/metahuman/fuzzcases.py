@@ -18,17 +18,23 @@ DEFAULT = "PROTOCOLS.md §1 [default] custom.error catalogue"
 
 @FUZZ_CATALOGUE.case(
     "MH-FUZZ-001",
-    title="Valid client messages are accepted",
+    title="Valid client messages are answered, and nothing breaks",
     clause="A schema-valid session.update (any provider, model, voice, response type and flags) "
-    "gets session.updated, or a schema-valid error only for a TTS mode the profile says is "
-    "unsupported; a valid chunk is accepted.",
+    "gets session.updated, or a schema-valid error event where the server does not support what "
+    "it names (a refusal: no violation, noted); a valid chunk likewise; the connection stays "
+    "and takes the profile's session.update afterwards. Silence, a dropped connection or a "
+    "malformed answer is FAILED.",
     level=Level.MUST,
     area="fuzz",
     source="schemas/metahuman/messages/session.update.schema.json; seed 000 session.updated",
 )
 async def positive(ctx: CaseContext) -> None:
     await cases.fuzz_steps(
-        ctx, strategies.positive_steps(), strategies.judge_step, "valid input is accepted"
+        ctx,
+        strategies.positive_steps(),
+        strategies.judge_step,
+        "valid input is accepted, or refused with a schema-valid error; the connection stays "
+        "usable",
     )
 
 
@@ -38,14 +44,19 @@ async def positive(ctx: CaseContext) -> None:
     clause="Each malformed message (missing fields, wrong types, values outside enumerations, "
     "oversized or deeply nested payloads, bad base64, bytes that are not audio, empty chunks, "
     "no payload, unknown events) gets a schema-valid error event; the connection stays usable; "
-    "a concurrent session is unaffected.",
+    "a concurrent session is unaffected. Accepting malformed input the server can still serve "
+    "(lenient parsing), or ignoring an unknown event, is at most NON-STRICT; silence, a dropped "
+    "connection, a malformed answer, an unusable session or an effect on another session is "
+    "FAILED.",
     level=Level.MUST,
     area="fuzz",
     source=DEFAULT,
 )
 async def negative(ctx: CaseContext) -> None:
     base = dict(ctx.profile.section("session_update"))
-    oracle = "a schema-valid error event; the connection stays usable"
+    oracle = (
+        "a schema-valid error event (acceptance: at most NON-STRICT); the connection stays usable"
+    )
     await cases.fuzz_steps(
         ctx,
         strategies.negative_steps(base),
@@ -59,8 +70,10 @@ async def negative(ctx: CaseContext) -> None:
     "MH-FUZZ-003",
     title="The protocol's invariants hold in any order of events",
     clause="In any sequence of updates, appends (any chunking), commits, Receiver joins and "
-    "leaves and Sender reconnects: every commit gets one transcription or one error, every "
-    "delta stream completes, and nothing reaches another session.",
+    "leaves and Sender reconnects: every update, early chunk and empty commit is answered "
+    "(a refused update and a lenient acceptance break nothing), every commit gets one "
+    "transcription or one error, every answer conforms to its schema, every delta stream "
+    "completes, and nothing reaches another session.",
     level=Level.MUST,
     area="fuzz",
     source="PROTOCOLS.md §1 Operations and [default] readings",

@@ -1,16 +1,23 @@
 """A hypothesis state machine over MetaHuman AI Chat: updates, appends in random chunkings of
 the fixture speech, commits, Receivers joining and leaving, and Sender reconnects.
 
-Invariants, checked as the rules run: an update is answered with session.updated; a chunk
-before any update, and a commit of an empty buffer, get an error; every commit gets exactly
-one transcription or one error; every response's delta stream completes (ids 0..n-1, done on
-the last); nothing reaches another session's Receiver (a bystander listens throughout).
+Invariants, checked as the rules run (each break is MUST: a finding): an update is answered
+with session.updated, or refused with a well-formed error (noted, MAY; the session is then
+configured again with the profile's own update, which must succeed); a chunk before any update,
+and a commit with nothing to commit, are answered (an error; accepting them is lenient, at most
+NON-STRICT, and the machine starts again on a fresh Sender); every commit gets exactly one
+transcription or one error; every answer awaited conforms to its schema; every response's
+delta stream completes (ids 0..n-1, done on the last); nothing reaches another session's
+Receiver (a bystander listens throughout).
+
+The modes updated to are those of the profile's capabilities (all twelve when it names none).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import itertools
 from collections.abc import Mapping
 from typing import Any
@@ -18,7 +25,9 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
+from conformance import schemas
 from conformance.engine.context import Env
+from conformance.fuzz.judgement import lenient, observed
 from conformance.fuzz.runner import Clock, LoopBridge
 from conformance.protocols.metahuman.client import MetaHumanClient, Mode
 from conformance.protocols.metahuman.events import Event, Role
@@ -34,8 +43,45 @@ LABELS = [
 ]
 
 
+_GRACE_S = 0.3  # after an error that may answer an update: time for a session.updated
+
+
 def _errors_since(peer: SocketIOPeer, start: int) -> int:
     return sum(1 for e in peer.received[start:] if e.event == Event.CUSTOM_ERROR)
+
+
+def _since(peer: SocketIOPeer, start: int, event: str) -> int:
+    return sum(1 for e in peer.received[start:] if e.event == event)
+
+
+def _malformed(peer: SocketIOPeer, start: int) -> str | None:
+    """The first answer to the Sender since `start` that violates its schema, in words."""
+    checked = (
+        Event.CUSTOM_ERROR,
+        Event.SESSION_UPDATED,
+        Event.INPUT_BUFFER_INITIALIZED,
+        Event.REQUEST_TRANSCRIBE_DONE,
+    )
+    for event in peer.received[start:]:
+        if event.event in checked:
+            violations = schemas.errors("metahuman", event.event, event.payload)
+            if violations:
+                first = violations[0]
+                return f"{event.event} violates its schema at {first.path or '/'}: {first.message}"
+    return None
+
+
+def _modes(capabilities: Mapping[str, Any]) -> list[str]:
+    """The mode labels the profile's capabilities list; all of them when it lists none."""
+    supported = [
+        label
+        for label in LABELS
+        if (mode := Mode.parse(label)).response_type
+        in capabilities.get("response_types", [mode.response_type])
+        and mode.is_base64 in capabilities.get("is_base64", [mode.is_base64])
+        and mode.is_ordered in capabilities.get("is_ordered", [mode.is_ordered])
+    ]
+    return supported or LABELS
 
 
 def _done(event: Any) -> bool:
@@ -53,6 +99,7 @@ def machine(
     """The state machine class, bound to a target and a budget."""
     speech = MetaHumanClient(env).speech()
     clock: Clock = budget if budget is not None else Clock(max_time=3600.0)
+    modes = _modes(env.profile.section("capabilities"))
 
     class Protocol(RuleBasedStateMachine):
         def __init__(self) -> None:
@@ -93,37 +140,85 @@ def machine(
                     self.steps,
                     f"{what}: awaited {' or '.join(events)} within {timeout:g} s; nothing came",
                 )
+            problem = _malformed(peer, after)
+            if problem is not None:
+                raise clock.broken(self.steps, f"{what}: {problem}")
             return answer
+
+        def _configure(self, mode: Mode | None, what: str) -> bool:
+            """session.update; True if applied, False if refused with a well-formed answer."""
+            start = len(self.sender.received)
+            self._run(self.sender.emit(Event.SESSION_UPDATE, self.client.session_update(mode)))
+            answer = self._expect(
+                self.sender,
+                (Event.SESSION_UPDATED, Event.CUSTOM_ERROR),
+                start,
+                env.timeout("event"),
+                what,
+            )
+            if answer.event == Event.CUSTOM_ERROR:
+                # An error here may belong to an earlier event: a session.updated may follow.
+                with contextlib.suppress(TimeoutError):
+                    answer = self._run(
+                        self.sender.wait_for(
+                            lambda e: e.event == Event.SESSION_UPDATED, _GRACE_S, after=start
+                        )
+                    )
+            payload = answer.payload if isinstance(answer.payload, Mapping) else {}
+            if answer.event == Event.CUSTOM_ERROR or payload.get("success") is False:
+                clock.observe(
+                    observed(f"{what} was refused: {answer.event} {answer.payload!r:.120}")
+                )
+                return False
+            self.session_id = str(payload.get("sessionId", ""))
+            self.configured = True
+            return True
+
+        def _fresh_sender(self) -> None:
+            """A new Sender socket: the model's state is known again (nothing configured)."""
+            self._run(self.sender.close())
+            self._run(asyncio.sleep(0.05))
+            # A new socket is a new Sender: the old session's Receivers must hear no more.
+            self.orphans += [(r, len(r.received)) for r in self.receivers]
+            self.receivers = []
+            self.sender = self._run(self.client.connect(Role.SENDER, "sender"))
+            self.session_id, self.configured, self.buffered = "", False, 0
+
+        def _drain(self, starts: list[int]) -> None:
+            """Let a response the server chose to give (to input it accepted leniently) end,
+            so that it is not taken for the next one's."""
+            for receiver, begin in zip(self.receivers, starts, strict=True):
+                try:
+                    self._run(receiver.wait_for(lambda _: True, env.timeout("event"), after=begin))
+                    self._run(receiver.wait_for(_done, env.timeout("turn"), after=begin))
+                except TimeoutError:
+                    continue
 
         # --- rules ---
 
         # Most sequences worth testing start with a configured session and a Receiver.
-        @initialize(mode=st.sampled_from(LABELS))
+        @initialize(mode=st.sampled_from(modes))
         def start(self, mode: str) -> None:
             if not clock.active():
                 return
             self.update(mode)
             self.join()
 
-        @rule(mode=st.sampled_from(LABELS))
+        @rule(mode=st.sampled_from(modes))
         def update(self, mode: str) -> None:
             if not clock.active():
                 return
             self._note("update", mode=mode)
-            start = len(self.sender.received)
-            self._run(
-                self.sender.emit(Event.SESSION_UPDATE, self.client.session_update(Mode.parse(mode)))
-            )
-            # Only session.updated answers it: an error here may belong to an earlier event.
-            answer = self._expect(
-                self.sender, (Event.SESSION_UPDATED,), start, env.timeout("event"), "session.update"
-            )
-            self.session_id = (
-                str(answer.payload.get("sessionId", ""))
-                if isinstance(answer.payload, Mapping)
-                else ""
-            )
-            self.configured = True
+            if self._configure(Mode.parse(mode), f"session.update ({mode})"):
+                return
+            # Refused: what the server kept is its own business; the profile's own update
+            # must still be applied, and the model goes on from there.
+            if not self._configure(None, "after a refused update, the profile's session.update"):
+                raise clock.broken(
+                    self.steps,
+                    f"after a refused session.update ({mode}), the profile's own "
+                    "session.update was refused too: the session no longer works",
+                )
 
         @rule(
             cuts=st.lists(st.integers(min_value=1, max_value=max(1, len(speech) - 1)), max_size=6)
@@ -143,11 +238,15 @@ def machine(
                     )
             if not self.configured:
                 # Every chunk gets its error: wait for all, so none is taken for a later answer.
+                # A server may instead take the chunks (lenient): then it says so at once.
                 sent = sum(1 for a, b in itertools.pairwise(bounds) if b > a)
                 try:
                     self._run(
                         self.sender.wait_for(
-                            lambda _: _errors_since(self.sender, start) >= sent,
+                            lambda _: (
+                                _errors_since(self.sender, start) >= sent
+                                or _since(self.sender, start, Event.INPUT_BUFFER_INITIALIZED) > 0
+                            ),
                             env.timeout("event"),
                             after=start,
                         )
@@ -157,6 +256,14 @@ def machine(
                     raise clock.broken(
                         self.steps, f"{sent} chunks before session.update got {got} errors"
                     ) from None
+                problem = _malformed(self.sender, start)
+                if problem is not None:
+                    raise clock.broken(self.steps, f"chunks before session.update: {problem}")
+                if _since(self.sender, start, Event.INPUT_BUFFER_INITIALIZED):
+                    clock.observe(
+                        lenient("chunks before any session.update were accepted leniently")
+                    )
+                    self._fresh_sender()  # what the server made of them is not modelled
                 return
             if self.buffered == 0:
                 self._expect(
@@ -191,13 +298,19 @@ def machine(
             starts = [len(r.received) for r in self.receivers]
             self._run(self.sender.emit(Event.INPUT_BUFFER_COMMIT))
             if not self.configured or self.buffered == 0:
-                self._expect(
+                answer = self._expect(
                     self.sender,
-                    (Event.CUSTOM_ERROR,),
+                    (Event.CUSTOM_ERROR, Event.REQUEST_TRANSCRIBE_DONE),
                     start,
                     env.timeout("event"),
                     "a commit with nothing to commit",
                 )
+                if answer.event == Event.REQUEST_TRANSCRIBE_DONE:
+                    clock.observe(lenient("a commit with nothing to commit was accepted leniently"))
+                    if self.configured:
+                        self._drain(starts)
+                    else:
+                        self._fresh_sender()  # what the server made of it is not modelled
                 return
             self.buffered = 0
             self._expect(
@@ -277,13 +390,7 @@ def machine(
             if not clock.active():
                 return
             self._note("reconnect")
-            self._run(self.sender.close())
-            self._run(asyncio.sleep(0.05))
-            # A new socket is a new Sender: the old session's Receivers must hear no more.
-            self.orphans += [(r, len(r.received)) for r in self.receivers]
-            self.receivers = []
-            self.sender = self._run(self.client.connect(Role.SENDER, "sender"))
-            self.session_id, self.configured, self.buffered = "", False, 0
+            self._fresh_sender()
 
         def teardown(self) -> None:
             stray = [e.event for e in self.bystander.received[1:]]
