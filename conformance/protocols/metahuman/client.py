@@ -217,6 +217,7 @@ class Turn:
     commit_at: float = 0.0
     transcribed: WireEvent | None = None
     deltas_done: bool = False
+    stalled: bool = False  # the wait for `done` ended on timeouts.stall, not timeouts.turn
     receiver_refusal: Any = None  # the CONNECT_ERROR payload when the Receiver was refused
     missing: list[str] = field(default_factory=list)  # awaited events that never came
 
@@ -309,6 +310,8 @@ async def run_turn(env: Env, mode: Mode, **sections: Mapping[str, Any]) -> Turn:
             turn.deltas_done = True
             await asyncio.sleep(min(0.1, env.timeout("silence")))  # stragglers after `done`
         except TimeoutError:
+            # Before timeouts.turn ran out, only a stall (timeouts.stall of silence) ends it.
+            turn.stalled = time.monotonic() - started < env.timeout("turn")
             turn.missing.append(f"{Event.RESPONSE_AUDIO_DELTA} with done true")
         _measure(env, turn)
         _keep_audio(env, turn)
@@ -333,37 +336,95 @@ def _measure(env: Env, turn: Turn) -> None:
             lat["delta gap max"] = 1000 * max(b.at - a.at for a, b in itertools.pairwise(deltas))
 
 
-def _keep_audio(env: Env, turn: Turn) -> None:
-    """The response's audio, deltas in id order, as one playable file beside the report.
+def parts(payloads: list[dict[str, Any]], response_type: str) -> list[list[dict[str, Any]]]:
+    """The deltas of each text part, in id order: what must decode together.
 
-    MP3 frames concatenate into a playable stream as they are; other containers are decoded
-    and joined into one WAV. Audio that does not decode is left out (MH-DELTA-008 says why).
+    In `single` and `chain` each delta is a whole part; in `stream` a part runs up to the delta
+    with streamPartDone true (deltas after the last such one form a last part).
     """
-    payloads = [e.payload for e in turn.deltas if isinstance(e.payload, Mapping)]
-    payloads.sort(key=delta_id)
-    parts: list[bytes] = []
-    for payload in payloads:
-        value = payload.get("audio")
-        try:
-            parts.append(
-                value if isinstance(value, bytes) else base64.b64decode(str(value), validate=True)
-            )
-        except ValueError:
-            return
+    ordered = sorted(payloads, key=delta_id)
+    if response_type != "stream":
+        return [[p] for p in ordered]
+    grouped: list[list[dict[str, Any]]] = [[]]
+    for p in ordered:
+        grouped[-1].append(p)
+        if p.get("streamPartDone") is True:
+            grouped.append([])
+    return [part for part in grouped if part]
+
+
+def _part_segments(pieces: list[bytes]) -> list[audio.AudioSegment] | None:
+    """A text part's audio: its deltas joined, or else each delta alone; None if neither
+    decodes (the way MH-DELTA-008 judges a part)."""
     try:
-        segments = [audio.decode(part) for part in parts]
+        return [audio.decode(b"".join(pieces))]
     except audio.AudioDecodeError:
-        return
+        if len(pieces) < 2:
+            return None
+    try:
+        return [audio.decode(piece) for piece in pieces]
+    except audio.AudioDecodeError:
+        return None
+
+
+def _without_id3(data: bytes) -> bytes:
+    """MP3 bytes without a leading ID3v2 tag: a tag inside a stream does not decode."""
+    if len(data) < 10 or data[:3] != b"ID3":
+        return data
+    size = (data[6] & 0x7F) << 21 | (data[7] & 0x7F) << 14 | (data[8] & 0x7F) << 7 | data[9] & 0x7F
+    return data[10 + size + (10 if data[5] & 0x10 else 0) :]
+
+
+def _mp3_stream(files: list[bytes]) -> tuple[bytes, int] | None:
+    """MP3 files as one stream, with its duration in ms: their frames concatenated (the tags
+    of all but the first dropped); None when that does not decode."""
+    data = b"".join([files[0], *(_without_id3(file) for file in files[1:])])
+    try:
+        return data, audio.duration_ms(audio.decode(data))
+    except audio.AudioDecodeError:
+        return None
+
+
+def _keep_audio(env: Env, turn: Turn) -> None:
+    """The response's audio, text parts in id order, as one playable file beside the report.
+
+    Each text part's deltas are joined (or, where that does not decode, taken one by one, as
+    MH-DELTA-008 does). MP3 files concatenate into a playable stream (checked by decoding it);
+    otherwise the decoded parts are joined into one WAV. Audio that does not decode is left
+    out (MH-DELTA-008 says why).
+    """
+    payloads = [dict(e.payload) for e in turn.deltas if isinstance(e.payload, Mapping)]
+    files: list[bytes] = []  # what decoded: a part's deltas joined, or each of them alone
+    segments: list[audio.AudioSegment] = []
+    for part in parts(payloads, turn.mode.response_type):
+        chunks: list[bytes] = []
+        for payload in part:
+            value = payload.get("audio")
+            try:
+                chunks.append(
+                    value
+                    if isinstance(value, bytes)
+                    else base64.b64decode(str(value), validate=True)
+                )
+            except ValueError:
+                return
+        decoded = _part_segments(chunks)
+        if decoded is None:
+            return
+        files.extend([b"".join(chunks)] if len(decoded) == 1 else chunks)
+        segments.extend(decoded)
     if not segments:
         return
-    formats = {audio.sniff(part) for part in parts}
-    if formats == {"mp3"}:
-        fmt, data = "mp3", b"".join(parts)
+    mp3 = None
+    if {audio.sniff(file) for file in files} == {"mp3"}:
+        mp3 = _mp3_stream(files)
+    if mp3 is not None:
+        fmt, (data, ms) = "mp3", mp3
     else:
         joined = segments[0]
         for segment in segments[1:]:
             joined += segment
-        fmt, data = "wav", audio.encode(joined, "wav")
+        fmt, data, ms = "wav", audio.encode(joined, "wav"), audio.duration_ms(joined)
     folder = env.report_dir / "audio"
     folder.mkdir(parents=True, exist_ok=True)
     name = f"response-{turn.mode.label}.{fmt}"
@@ -373,6 +434,6 @@ def _keep_audio(env: Env, turn: Turn) -> None:
             "label": f"response audio ({turn.mode.label})",
             "format": fmt,
             "path": f"audio/{name}",
-            "ms": sum(audio.duration_ms(s) for s in segments),
+            "ms": ms,
         }
     )

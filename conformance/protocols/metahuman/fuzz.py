@@ -368,9 +368,12 @@ async def witness(env: Env, during: asyncio.Event) -> str | None:
         updated = await client.configure(sender, client.session_update())
         if updated is None or not isinstance(updated.payload, dict):
             return "the witness session could not be configured"
-        receiver = await client.connect(
-            Role.RECEIVER, "witness-receiver", str(updated.payload.get("sessionId"))
-        )
+        if client.receiver_is_sender:  # every socket is Sender and Receiver
+            receiver = sender
+        else:
+            receiver = await client.connect(
+                Role.RECEIVER, "witness-receiver", str(updated.payload.get("sessionId"))
+            )
         heard_from = len(receiver.received)
         await during.wait()
         stray = [e.event for e in receiver.received[heard_from:]]

@@ -22,6 +22,7 @@ from conformance.protocols.metahuman.cases.common import (
     valid,
 )
 from conformance.protocols.metahuman.client import Mode, Turn, delta_id
+from conformance.protocols.metahuman.client import parts as parts  # shared with _keep_audio
 from conformance.protocols.metahuman.events import Event
 
 AREA = "audio deltas"
@@ -37,12 +38,28 @@ async def _deltas(ctx: CaseContext) -> tuple[Turn, list[dict[str, Any]]]:
     payloads = [e.payload if isinstance(e.payload, Mapping) else {} for e in t.deltas]
     if not t.deltas_done:
         ctx.fail(
-            f"the delta stream never ended: awaited a response.audio.delta with done true within "
-            f"{ctx.timeout('turn'):g} s (timeouts.turn)",
+            f"the delta stream never ended: {_unended(ctx, t, len(payloads))}",
             expected="a final delta with done: true",
             observed=f"{len(payloads)} deltas, none with done true: {shown(_heads(payloads))}",
         )
     return t, [dict(p) for p in payloads]
+
+
+def _unended(ctx: CaseContext, t: Turn, count: int) -> str:
+    """Why the harness stopped waiting for the delta with done true."""
+    if t.stalled:
+        stall = f"nothing for {ctx.timeout('stall'):g} s (timeouts.stall)"
+        if count:
+            return f"{count} deltas, none with done true, then {stall}"
+        first = ctx.timeout("first_audio")
+        return (
+            f"no response.audio.delta came: after {first:g} s (timeouts.first_audio) the "
+            f"Receiver got {stall}"
+        )
+    turn = f"{ctx.timeout('turn'):g} s (timeouts.turn)"
+    if count:
+        return f"{count} deltas, none with done true, within {turn}"
+    return f"no response.audio.delta came within {turn}"
 
 
 def _heads(payloads: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -64,23 +81,6 @@ def _audio_bytes(payload: Mapping[str, Any]) -> bytes | None:
         except (binascii.Error, ValueError):
             return None
     return None
-
-
-def parts(payloads: list[dict[str, Any]], response_type: str) -> list[list[dict[str, Any]]]:
-    """The deltas of each text part, in id order: what must decode together.
-
-    In `single` and `chain` each delta is a whole part; in `stream` a part runs up to the delta
-    with streamPartDone true (deltas after the last such one form a last part).
-    """
-    ordered = _by_id(payloads)
-    if response_type != "stream":
-        return [[p] for p in ordered]
-    grouped: list[list[dict[str, Any]]] = [[]]
-    for p in ordered:
-        grouped[-1].append(p)
-        if p.get("streamPartDone") is True:
-            grouped.append([])
-    return [part for part in grouped if part]
 
 
 def _ids(part: Sequence[Mapping[str, Any]]) -> str:

@@ -8,7 +8,7 @@ import contextlib
 from dataclasses import dataclass
 
 from conformance.engine.context import CaseContext, Env
-from conformance.engine.model import Level
+from conformance.engine.model import Blocked, Level
 from conformance.protocols.metahuman.cases.common import CATALOGUE, TRANSPORT_DEFAULT, shown
 from conformance.protocols.metahuman.client import MetaHumanClient, Mode, Turn, run_turn
 from conformance.protocols.metahuman.events import Event, Role
@@ -31,9 +31,14 @@ async def _bystander(env: Env) -> Bystander:
         if answer is None or not isinstance(answer.payload, dict):
             env.recorder.notes.append("the bystander session could not be configured")
             return Bystander(turn=Turn(mode=Mode()), heard=[])
-        listener = await client.connect(
-            Role.RECEIVER, "other-receiver", str(answer.payload.get("sessionId"))
-        )
+        session_id = str(answer.payload.get("sessionId"))
+        joined = await client.attempt(Role.RECEIVER, "other-receiver", session_id)
+        if joined.peer is None:  # the server's own failure, judged by MH-HS-002
+            raise Blocked(
+                f"a Receiver could not join session {session_id!r}, the id session.updated "
+                f"gave ({joined.refusal!r}); see MH-HS-002"
+            )
+        listener = joined.peer
         start = len(listener.received)
         turn = await run_turn(env, Mode(response_type="chain"))
         await asyncio.sleep(env.timeout("silence"))
