@@ -6,7 +6,11 @@ or answers with the wrong types, gets FAILED verdicts within its timeouts, and t
 
 from __future__ import annotations
 
+import json
+import signal
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -153,3 +157,28 @@ def test_run_budget_ends_the_run_with_reports(tmp_path: Path, serving: Any) -> N
     assert unfinished
     assert all("budget" in c["message"] for c in unfinished), unfinished[0]
     assert (run.report_dir / "report.html").exists()
+
+
+def test_ctrl_c_writes_the_reports(tmp_path: Path, serving: Any) -> None:
+    """Ctrl-C ends the run with exit code 130 and the reports, unfinished cases ERROR."""
+    report_dir = tmp_path / "reports"
+    url = serving(hostile.never_done())
+    child = subprocess.Popen(
+        [sys.executable, "-m", "conformance", "run", "--report-dir", str(report_dir), "--url", url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    deadline = time.monotonic() + 60
+    time.sleep(6)  # into the catalogue: the first cases have verdicts, most do not
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=max(1.0, deadline - time.monotonic()))
+    assert child.returncode == 130, out[-2000:] + err[-2000:]
+    report = json.loads((report_dir / "report.json").read_text())
+    verdicts = [c["verdict"] for c in report["cases"]]
+    assert len(verdicts) == len(protocols.plugin("metahuman").catalogue())
+    interrupted = [c for c in report["cases"] if "interrupted" in c["message"]]
+    assert interrupted
+    assert all(c["verdict"] == "ERROR" for c in interrupted)
+    assert (report_dir / "report.html").exists()
