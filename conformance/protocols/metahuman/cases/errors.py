@@ -26,6 +26,7 @@ class Exchange:
 
     answer: WireEvent | None = None
     usable: bool = False
+    dropped: bool = False  # the server closed the connection instead of answering
     after: list[str] = field(default_factory=list)  # what the recovery probe received
 
 
@@ -43,6 +44,7 @@ async def _exchange(env: Env, configured: bool, bad: BadInput) -> Exchange:
         exchange = Exchange(
             answer=await client.answer(sender, ERROR_EVENTS, env.timeout("event"), start)
         )
+        exchange.dropped = not sender.connected
         if sender.connected:
             probe = await client.configure(sender, client.session_update())
             exchange.usable = probe is not None and probe.event == Event.SESSION_UPDATED
@@ -78,11 +80,15 @@ def error_case(
 
 def _judge(ctx: CaseContext, exchange: Exchange, key: str) -> None:
     if exchange.answer is None:
+        seconds = ctx.timeout("event")
         ctx.fail(
-            f"awaited custom.error within {ctx.timeout('event'):g} s (timeouts.event); "
-            "nothing came",
-            expected="custom.error {message, errorId}",
-            observed=f"no error event within {ctx.timeout('event'):g} s",
+            "the server dropped the connection instead of answering with custom.error"
+            if exchange.dropped
+            else f"awaited custom.error within {seconds:g} s (timeouts.event); nothing came",
+            expected="custom.error {message, errorId}, the connection kept",
+            observed="the connection closed"
+            if exchange.dropped
+            else f"no error event within {seconds:g} s",
         )
     valid(ctx, exchange.answer.event, exchange.answer.payload)
     pinned = ctx.profile.section("errors").get(key)
