@@ -76,11 +76,14 @@ def test_fault_is_caught(key: str, matrix: Matrix) -> None:
     (run,) = timed.runs
     verdicts = run.verdicts()
     catching = protocols.plugin(protocol).kill_matrix()[fault]
+    # A lenient acceptance (bad input served) breaks a SHOULD: its case is NON-STRICT.
     caught = [
-        i for i, v in verdicts.items() if v == "FAILED" and any(matches(i, g) for g in catching)
+        i
+        for i, v in verdicts.items()
+        if v in ("FAILED", "NON-STRICT") and any(matches(i, g) for g in catching)
     ]
     assert caught, f"{fault} caught by none of {catching}: {verdicts}\n{run.stdout[-2000:]}"
-    assert run.code == 1
+    assert run.code == (1 if "FAILED" in verdicts.values() else 0)
     assert run.report["summary"]["ERROR"] == 0, run.stdout[-2000:]
     assert len(verdicts) == len(protocols.plugin(protocol).catalogue())
     assert (run.report_dir / "report.html").exists()

@@ -1,10 +1,16 @@
-"""An error event for each bad input of PROTOCOLS.md §1, and a connection still usable after."""
+"""An error event for each bad input of PROTOCOLS.md §1, and a connection still usable after.
+
+PROTOCOLS.md's readings for all protocols: accepting bad input the server can still serve
+(lenient parsing: the input's own acknowledgement instead of an error) is at most NON-STRICT;
+what is never allowed is silence, a dropped connection, a malformed answer, or a connection no
+longer usable afterwards (FAILED).
+"""
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from conformance.engine.context import CaseContext, Env
@@ -24,25 +30,39 @@ ERROR_EVENTS = (Event.CUSTOM_ERROR, Event.CONNECT_ERROR)
 class Exchange:
     """A bad input and what came of it."""
 
-    answer: WireEvent | None = None
+    answer: WireEvent | None = None  # the error, or the acknowledgement of a lenient server
     usable: bool = False
     dropped: bool = False  # the server closed the connection instead of answering
-    after: list[str] = field(default_factory=list)  # what the recovery probe received
 
 
 BadInput = Callable[[MetaHumanClient, SocketIOPeer], Awaitable[None]]
 
 
-async def _exchange(env: Env, configured: bool, bad: BadInput) -> Exchange:
-    """Send a bad input, await the error, then probe that the socket still works."""
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    """How a lenient server acknowledges a bad input instead of refusing it, and how long its
+    answer may take (a commit is answered by a transcription)."""
+
+    events: tuple[str, ...]
+    timeout: str = "event"
+
+
+APPEND = Acceptance((Event.INPUT_BUFFER_INITIALIZED,))
+COMMIT = Acceptance((Event.REQUEST_TRANSCRIBE_DONE,), "transcription")
+
+
+async def _exchange(env: Env, configured: bool, bad: BadInput, accepted: Acceptance) -> Exchange:
+    """Send a bad input, await its answer (an error, or a lenient acknowledgement), then probe
+    that the socket still works."""
     async with MetaHumanClient(env) as client:
         sender = await client.connect(Role.SENDER, "sender")
         if configured:
             await client.configure(sender, client.session_update())
         start = len(sender.received)
         await bad(client, sender)
+        wanted = (*ERROR_EVENTS, *accepted.events)
         exchange = Exchange(
-            answer=await client.answer(sender, ERROR_EVENTS, env.timeout("event"), start)
+            answer=await client.answer(sender, wanted, env.timeout(accepted.timeout), start)
         )
         exchange.dropped = not sender.connected
         if sender.connected:
@@ -52,7 +72,13 @@ async def _exchange(env: Env, configured: bool, bad: BadInput) -> Exchange:
 
 
 def error_case(
-    id: str, title: str, bad_input: str, *, key: str, configured: bool = True
+    id: str,
+    title: str,
+    bad_input: str,
+    *,
+    key: str,
+    accepted: Acceptance,
+    configured: bool = True,
 ) -> Callable[[BadInput], BadInput]:
     """Register a case: `bad_input` must get an error event, and the connection must survive."""
 
@@ -62,53 +88,64 @@ def error_case(
             title=title,
             clause=f"{bad_input} is answered with an error event "
             "(custom.error {message, errorId}), "
-            "and the connection stays usable.",
+            "and the connection stays usable (accepting it where the server can still serve "
+            "it is lenient: NON-STRICT).",
             level=Level.MUST,
             area=AREA,
             source=f"{CATALOGUE_DEFAULT}; {SEED_EXAMPLES}: custom.error",
         )
         async def run(ctx: CaseContext) -> None:
             exchange = await ctx.scenario(
-                f"error[{key}]", lambda env: _exchange(env, configured, bad)
+                f"error[{key}]", lambda env: _exchange(env, configured, bad, accepted)
             )
-            _judge(ctx, exchange, key)
+            _judge(ctx, exchange, key, accepted, bad_input)
 
         return bad
 
     return register
 
 
-def _judge(ctx: CaseContext, exchange: Exchange, key: str) -> None:
-    if exchange.answer is None:
-        seconds = ctx.timeout("event")
+def _judge(
+    ctx: CaseContext, exchange: Exchange, key: str, accepted: Acceptance, bad_input: str
+) -> None:
+    answer = exchange.answer
+    if answer is None:
+        seconds = ctx.timeout(accepted.timeout)
         ctx.fail(
             "the server dropped the connection instead of answering with custom.error"
             if exchange.dropped
-            else f"awaited custom.error within {seconds:g} s (timeouts.event); nothing came",
+            else f"awaited custom.error within {seconds:g} s (timeouts.{accepted.timeout}); "
+            "nothing came",
             expected="custom.error {message, errorId}, the connection kept",
             observed="the connection closed"
             if exchange.dropped
             else f"no error event within {seconds:g} s",
         )
-    valid(ctx, exchange.answer.event, exchange.answer.payload)
+    valid(ctx, answer.event, answer.payload)
     pinned = ctx.profile.section("errors").get(key)
-    if pinned is not None and exchange.answer.event == Event.CUSTOM_ERROR:
+    if pinned is not None and answer.event == Event.CUSTOM_ERROR:
         observed: Any = (
-            (exchange.answer.payload or {}).get("errorId")
-            if isinstance(exchange.answer.payload, dict)
-            else None
+            (answer.payload or {}).get("errorId") if isinstance(answer.payload, dict) else None
         )
         ctx.check(
             observed == pinned,
             f"errorId {observed} where the profile pins {pinned} (errors.{key})",
             expected=f"errorId {pinned}",
-            observed=shown(exchange.answer.payload),
+            observed=shown(answer.payload),
         )
     ctx.check(
         exchange.usable,
-        "after the error the connection was not usable: session.update got no session.updated",
+        f"after the {answer.event} the connection was not usable: session.update got no "
+        "session.updated",
         expected="session.updated after a new session.update",
         observed="the socket was closed" if not exchange.usable else "",
+    )
+    ctx.check(
+        answer.event in ERROR_EVENTS,
+        f"{bad_input} was accepted ({answer.event}) instead of refused: lenient parsing",
+        expected="custom.error {message, errorId}",
+        observed=f"{answer.event} {shown(answer.payload)}",
+        level=Level.SHOULD,
     )
 
 
@@ -117,6 +154,7 @@ def _judge(ctx: CaseContext, exchange: Exchange, key: str) -> None:
     "Invalid session config",
     "A session.update that violates its schema",
     key="invalid_session_config",
+    accepted=Acceptance((Event.SESSION_UPDATED,)),
     configured=False,
 )
 async def invalid_update(client: MetaHumanClient, sender: SocketIOPeer) -> None:
@@ -130,6 +168,7 @@ async def invalid_update(client: MetaHumanClient, sender: SocketIOPeer) -> None:
     "Append before session.update",
     "input.buffer.append before any session.update",
     key="session_not_configured",
+    accepted=APPEND,
     configured=False,
 )
 async def append_unconfigured(client: MetaHumanClient, sender: SocketIOPeer) -> None:
@@ -141,6 +180,7 @@ async def append_unconfigured(client: MetaHumanClient, sender: SocketIOPeer) -> 
     "A chunk that is not base64",
     "An input.buffer.append chunk that is not base64",
     key="invalid_chunk",
+    accepted=APPEND,
 )
 async def not_base64(client: MetaHumanClient, sender: SocketIOPeer) -> None:
     await sender.emit(Event.INPUT_BUFFER_APPEND, "%%% this is not base64 %%%")
@@ -151,6 +191,7 @@ async def not_base64(client: MetaHumanClient, sender: SocketIOPeer) -> None:
     "Audio that cannot be decoded",
     "A commit of a buffer that is not audio",
     key="audio_not_decodable",
+    accepted=COMMIT,
 )
 async def not_audio(client: MetaHumanClient, sender: SocketIOPeer) -> None:
     await sender.emit(Event.INPUT_BUFFER_APPEND, base64.b64encode(bytes(range(256)) * 32).decode())
@@ -162,6 +203,7 @@ async def not_audio(client: MetaHumanClient, sender: SocketIOPeer) -> None:
     "Commit of an empty buffer",
     "An input.buffer.commit with no chunk appended",
     key="empty_buffer",
+    accepted=COMMIT,
 )
 async def empty_commit(client: MetaHumanClient, sender: SocketIOPeer) -> None:
     await sender.emit(Event.INPUT_BUFFER_COMMIT)
@@ -176,7 +218,8 @@ async def _oversized(client: MetaHumanClient, sender: SocketIOPeer) -> None:
     "MH-ERR-006",
     title="A chunk over the size limit",
     clause="A chunk over the server's size limit is answered with an error event "
-    "(custom.error {message, errorId}), and the connection stays usable.",
+    "(custom.error {message, errorId}), and the connection stays usable (accepting it is "
+    "lenient: NON-STRICT).",
     level=Level.MUST,
     area=AREA,
     source=f"{CATALOGUE_DEFAULT}; {SEED_EXAMPLES}: custom.error",
@@ -185,6 +228,6 @@ async def oversized(ctx: CaseContext) -> None:
     if not ctx.profile.section("limits").get("oversized_chunk_bytes"):
         ctx.unsupported("the profile gives no limits.oversized_chunk_bytes")
     exchange = await ctx.scenario(
-        "error[payload_too_large]", lambda env: _exchange(env, True, _oversized)
+        "error[payload_too_large]", lambda env: _exchange(env, True, _oversized, APPEND)
     )
-    _judge(ctx, exchange, "payload_too_large")
+    _judge(ctx, exchange, "payload_too_large", APPEND, "A chunk over the size limit")
