@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from aiohttp import web
 
@@ -28,10 +29,16 @@ class EmbeddedServer:
 
     @classmethod
     def reference(
-        cls, protocol: str, faults: Sequence[str] = (), variants: Sequence[str] = ()
+        cls,
+        protocol: str,
+        faults: Sequence[str] = (),
+        variants: Sequence[str] = (),
+        **options: Any,
     ) -> EmbeddedServer:
-        """The reference server of a protocol, with faults injected and variants served."""
-        return cls(protocols.plugin(protocol).reference_app(faults, {"variants": list(variants)}))
+        """The reference server of a protocol, with faults injected, variants served, and the
+        plug-in's serve options (see its reference_app)."""
+        options["variants"] = list(variants)
+        return cls(protocols.plugin(protocol).reference_app(faults, options))
 
     def start(self, timeout: float = 30.0) -> str:
         self._thread.start()

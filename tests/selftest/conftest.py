@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,45 +77,65 @@ def write_profile(path: Path, protocol: str, data: Mapping[str, Any]) -> Path:
 
 @dataclass(frozen=True, slots=True)
 class Timed:
-    """A matrix cell's outcome: its runs and the seconds they took together."""
+    """A matrix cell's outcome and the seconds it took."""
 
-    runs: tuple[Run, ...]
+    runs: Any
     seconds: float
 
 
-class Matrix:
-    """Runs a module's matrix cells two at a time (both cores), the selected ones only.
+# Matrix cells mostly wait on a server's answers, so three at a time fill both cores.
+MATRIX_WORKERS = 3
 
-    Each cell is a whole `conformance run` (and more) against its own server; running them
-    side by side halves the selftests' wall time. A test asks for its cell and waits for it.
+
+class Matrices:
+    """Every selected matrix cell of the session, run three at a time from the start.
+
+    A module that declares `MATRIX_CELL(root, key)` gets one cell per selected test of it with
+    a `key` parameter; each cell is a whole `conformance` command (or a few) against its own
+    server. The cells of all modules share one pool, so the kill matrix, the variant matrix,
+    the fuzz findings and the hostile servers overlap instead of queueing module by module;
+    a test asks for its cell and waits for it.
     """
 
-    def __init__(self, cells: Mapping[str, Callable[[], tuple[Run, ...]]], workers: int = 2):
+    def __init__(self, workers: int = MATRIX_WORKERS) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="matrix")
-        self._futures = {key: self._pool.submit(self._timed, cell) for key, cell in cells.items()}
+        self._futures: dict[tuple[str, str], Future[Timed]] = {}
+
+    def submit(self, module: str, key: str, cell: Callable[[], Any]) -> None:
+        if (module, key) not in self._futures:
+            self._futures[module, key] = self._pool.submit(self._timed, cell)
 
     @staticmethod
-    def _timed(cell: Callable[[], tuple[Run, ...]]) -> Timed:
+    def _timed(cell: Callable[[], Any]) -> Timed:
         started = time.monotonic()
         runs = cell()
         return Timed(runs, time.monotonic() - started)
 
-    def result(self, key: str) -> Timed:
-        return self._futures[key].result()
+    def result(self, module: str, key: str) -> Timed:
+        return self._futures[module, key].result()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def selected_params(request: pytest.FixtureRequest, name: str) -> list[Any]:
-    """The values of parameter `name` among the session's selected items of this module."""
-    module = request.module.__name__
-    return [
-        item.callspec.params[name]
-        for item in request.session.items
-        if isinstance(item, pytest.Function)
-        and item.module is not None
-        and item.module.__name__ == module
-        and hasattr(item, "callspec")
-        and name in item.callspec.params
-    ]
+@pytest.fixture(scope="session")
+def matrices(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Matrices]:
+    runs = Matrices()
+    for item in request.session.items:
+        cell = getattr(getattr(item, "module", None), "MATRIX_CELL", None)
+        params = getattr(item, "callspec", None)
+        if cell is None or params is None or "key" not in params.params:
+            continue
+        key = str(params.params["key"])
+        module = item.module.__name__  # type: ignore[attr-defined]
+        root = tmp_path_factory.getbasetemp() / module.rsplit(".", 1)[-1] / key.replace(":", "-")
+
+        def run(cell: Callable[[Path, str], Any] = cell, root: Path = root, key: str = key) -> Any:
+            root.mkdir(parents=True, exist_ok=True)
+            return cell(root, key)
+
+        runs.submit(module, key, run)
+    yield runs
+    runs.close()

@@ -21,7 +21,7 @@ from aiohttp import web
 from conformance import protocols
 from conformance.embedded import EmbeddedServer
 from tests.selftest import hostile
-from tests.selftest.conftest import Run, conformance
+from tests.selftest.conftest import Matrices, Run, conformance
 
 
 @pytest.mark.parametrize(
@@ -88,11 +88,28 @@ def serving() -> Any:
 ENDED_ON_ITS_OWN_S = 120
 
 
-def _against(tmp_path: Path, url: str, *args: str) -> tuple[Run, dict[str, dict[str, Any]], float]:
+def _hostile(root: Path, key: str) -> tuple[Run, ...]:
     """A whole run with the built-in profile, as a CI gate pointed at a broken build runs it."""
-    started = time.monotonic()
-    run = conformance(tmp_path, "--url", url, *args, timeout=ENDED_ON_ITS_OWN_S)
-    elapsed = time.monotonic() - started
+    if key == "chatmode-without-type":
+        server, args = (
+            EmbeddedServer.reference("chatmode", ["missing-type-field"]),
+            ["--protocol", "chatmode"],
+        )
+    else:
+        server, args = EmbeddedServer(hostile.HOSTILE[key]()), []
+    url = server.start()
+    try:
+        return (conformance(root, "--url", url, *args, timeout=ENDED_ON_ITS_OWN_S),)
+    finally:
+        server.stop()
+
+
+MATRIX_CELL = _hostile
+
+
+def _against(runs: Matrices, key: str) -> tuple[Run, dict[str, dict[str, Any]]]:
+    """The hostile run's verdicts: exit 1, no ERROR, every report written."""
+    (run,) = runs.result(__name__, key).runs
     assert run.code == 1, run.stdout[-2000:] + run.stderr
     assert (run.report_dir / "report.html").exists()
     assert (run.report_dir / "junit.xml").exists()
@@ -100,12 +117,14 @@ def _against(tmp_path: Path, url: str, *args: str) -> tuple[Run, dict[str, dict[
     assert run.report["summary"]["ERROR"] == 0, [
         c for c in cases.values() if c["verdict"] == "ERROR"
     ]
-    return run, cases, elapsed
+    return run, cases
 
 
-def test_silent_server(tmp_path: Path, serving: Any) -> None:
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("key", ["silent"])
+def test_silent_server(key: str, matrices: Matrices) -> None:
     """A server that never answers: FAILED naming the awaited event, the rest BLOCKED by it."""
-    run, cases, _ = _against(tmp_path, serving(hostile.silent()))
+    run, cases = _against(matrices, key)
     assert cases["MH-SES-001"]["verdict"] == "FAILED"
     assert "session.update unanswered for 3 s" in cases["MH-SES-001"]["message"]
     assert cases["MH-ERR-002"]["verdict"] == "FAILED"
@@ -117,9 +136,11 @@ def test_silent_server(tmp_path: Path, serving: Any) -> None:
     assert "BLOCKED" in run.stdout
 
 
-def test_garbage_server(tmp_path: Path, serving: Any) -> None:
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("key", ["garbage"])
+def test_garbage_server(key: str, matrices: Matrices) -> None:
     """Wrong types and payloads that are not objects are FAILED with the schema path."""
-    _, cases, _ = _against(tmp_path, serving(hostile.garbage()))
+    _, cases = _against(matrices, key)
     assert cases["MH-SES-002"]["verdict"] == "FAILED"
     assert (
         "at /sessionId" in cases["MH-SES-002"]["message"]
@@ -130,21 +151,25 @@ def test_garbage_server(tmp_path: Path, serving: Any) -> None:
     assert cases["MH-STT-002"]["verdict"] == "FAILED"
 
 
-def test_server_that_never_sends_done(tmp_path: Path, serving: Any) -> None:
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("key", ["never-done"])
+def test_server_that_never_sends_done(key: str, matrices: Matrices) -> None:
     """A stream that stalls without `done` ends after timeouts.stall, FAILED per TTS mode."""
-    _, cases, _ = _against(tmp_path, serving(hostile.never_done()))
+    _, cases = _against(matrices, key)
     for mode in ("single-base64-ordered", "stream-binary-unordered"):
         case = cases[f"MH-DELTA-004[{mode}]"]
         assert case["verdict"] == "FAILED", case
         assert "never ended" in case["message"]
+        assert "timeouts.stall" in case["message"]
 
 
-def test_chat_mode_server_without_type(tmp_path: Path, faulty: Any) -> None:
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("key", ["chatmode-without-type"])
+def test_chat_mode_server_without_type(key: str, matrices: Matrices) -> None:
     """Chat Mode messages without `type`: FAILED on the message shape, no turn waited out."""
-    url = faulty(["missing-type-field"], "chatmode")
-    _, cases, _ = _against(tmp_path, url, "--protocol", "chatmode")
+    _, cases = _against(matrices, key)
     assert cases["CM-TXT-002"]["verdict"] == "FAILED"
-    assert cases["CM-TXT-002"]["clause"]
+    assert "'type' is a required property" in cases["CM-TXT-002"]["message"]
 
 
 def test_run_budget_ends_the_run_with_reports(tmp_path: Path, serving: Any) -> None:

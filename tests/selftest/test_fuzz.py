@@ -22,7 +22,7 @@ from conformance.fuzz import Judgement, Step
 from conformance.profiles.loader import load_profile
 from conformance.protocols.metahuman.fuzz import judge_step
 from conformance.reports import validate_report
-from tests.selftest.conftest import Run
+from tests.selftest.conftest import Matrices, Run
 
 REFUSE = "refuse-unsupported-models"
 LENIENT = "lenient-optional-fields"
@@ -74,24 +74,42 @@ def test_reference_server_survives_fuzzing(protocol: str, prefix: str, tmp_path:
     assert not (run.report_dir / "findings").exists()
 
 
-@pytest.mark.parametrize(("protocol", "fault", "case"), ROBUSTNESS)
-def test_fault_is_found_and_replays(
-    protocol: str, fault: str, case: str, tmp_path: Path, faulty: Any
-) -> None:
+Replays = tuple[Run, subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]
+
+
+def _found(root: Path, key: str) -> Replays:
+    """Fuzz the faulty server with the case, then replay the finding against it and a clean one."""
+    protocol, fault, case = key.split(":")
+    faulty = EmbeddedServer.reference(protocol, [fault])
+    clean = EmbeddedServer.reference(protocol)
+    url, clean_url = faulty.start(), clean.start()
+    try:
+        run = fuzz(root, "--protocol", protocol, "--url", url, "--case", case)
+        finding = run.report_dir / "findings" / f"{case}.json"
+        return run, replay(finding, url), replay(finding, clean_url)
+    finally:
+        faulty.stop()
+        clean.stop()
+
+
+MATRIX_CELL = _found
+
+
+@pytest.mark.timeout(900)  # a cell may wait for the cells queued before it
+@pytest.mark.parametrize("key", [":".join(row) for row in ROBUSTNESS])
+def test_fault_is_found_and_replays(key: str, matrices: Matrices) -> None:
     """Within the default budget the fault is found, shrunk, saved, and replays: still FAILED
     against the faulty server, FIXED against a clean one."""
-    url = faulty([fault], protocol)
-    run = fuzz(tmp_path, "--protocol", protocol, "--url", url, "--case", case)
+    case = key.split(":")[2]
+    run, still, fixed = matrices.result(__name__, key).runs
     assert run.code == 1, run.stdout[-3000:]
     result = next(c for c in run.report["cases"] if c["id"] == case)
     assert result["verdict"] == "FAILED"
     finding = run.report_dir / "findings" / f"{case}.json"
     assert finding.exists()
     assert result["rerun"].startswith(f"conformance replay {finding}")
-    still = replay(finding, url)
     assert still.returncode == 1, still.stdout + still.stderr
     assert still.stdout.startswith(f"FAILED {case}")
-    fixed = replay(finding, faulty([], protocol))
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
     assert fixed.stdout.startswith(f"FIXED {case}")
 

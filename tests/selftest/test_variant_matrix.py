@@ -8,7 +8,6 @@ here (CI) and grows on demand with `conformance fuzz`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,11 +15,10 @@ import pytest
 from conformance import protocols
 from conformance.embedded import EmbeddedServer
 from tests.selftest.conftest import (
-    Matrix,
+    Matrices,
     Run,
     conformance,
     conformance_command,
-    selected_params,
     write_profile,
 )
 
@@ -57,22 +55,14 @@ def _cell(root: Path, key: str) -> tuple[Run, ...]:
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def matrix(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Matrix]:
-    keys = selected_params(request, "key")
-    cells = {k: (lambda k=k: _cell(tmp_path_factory.mktemp(k.replace(":", "-")), k)) for k in keys}
-    runs = Matrix(cells)
-    yield runs
-    runs.close()
+MATRIX_CELL = _cell
 
 
 @pytest.mark.timeout(900)  # a cell may wait for the cells queued before it
 @pytest.mark.parametrize("key", MATRIX)
-def test_variant_passes(key: str, matrix: Matrix) -> None:
+def test_variant_passes(key: str, matrices: Matrices) -> None:
     """The whole catalogue and the fuzzer: 0 FAILED and 0 ERROR against the variant."""
-    for run in matrix.result(key).runs:
+    for run in matrices.result(__name__, key).runs:
         summary = run.report["summary"]
         wrong = {i: v for i, v in run.verdicts().items() if v in ("FAILED", "ERROR")}
         assert summary["FAILED"] == 0, (wrong, run.stdout[-3000:])

@@ -105,6 +105,7 @@ def _reference_app(faults: Sequence[str], options: Mapping[str, Any]) -> web.App
         token=options.get("token"),
         path=options.get("path", "socket.io"),
         namespace=options.get("namespace", "/"),
+        slow_first_audio_s=float(options.get("slow_first_audio_s", 8.0)),
     )
     return server.attach(web.Application())
 
