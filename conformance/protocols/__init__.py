@@ -4,11 +4,14 @@ faults and built-in profile. Nothing outside a protocol's folder knows its event
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 from typing import TYPE_CHECKING, Any, Protocol
 
+import yaml
 from aiohttp import web
 
 from conformance.engine.model import Case
@@ -17,7 +20,7 @@ if TYPE_CHECKING:
     from conformance.engine.context import Env
     from conformance.fuzz.findings import Finding
 
-__all__ = ["FaultInfo", "ProtocolPlugin", "VariantInfo", "names", "plugin"]
+__all__ = ["FaultInfo", "ProtocolPlugin", "VariantInfo", "names", "packaged", "plugin"]
 
 # name -> module defining PLUGIN; imported on first use.
 _REGISTRY = {
@@ -76,6 +79,14 @@ class ProtocolPlugin:
     # what `conformance fuzz` runs, and how a saved finding is replayed (None: fixed)
     fuzz_catalogue: Callable[[], Sequence[Case]]
     replay: Callable[[Finding, Env], Awaitable[str | None]]
+
+
+@cache
+def packaged(package: str, name: str) -> Mapping[str, Any]:
+    """A YAML or JSON file of a plug-in's package (its profile, its schema, embedded values)."""
+    text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
+    loaded: Mapping[str, Any] = json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
+    return loaded
 
 
 def names() -> list[str]:

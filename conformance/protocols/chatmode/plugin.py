@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from functools import cache
-from importlib import resources
 from typing import Any
 
-import yaml
 from aiohttp import web
 
 from conformance.engine.context import Env
 from conformance.engine.model import Case
 from conformance.fuzz.findings import Finding
-from conformance.protocols import FaultInfo, ProtocolPlugin, VariantInfo
+from conformance.protocols import FaultInfo, ProtocolPlugin, VariantInfo, packaged
 
 __all__ = ["KILL_MATRIX", "PLUGIN", "SIGNING_KEY"]
 
@@ -42,20 +38,6 @@ KILL_MATRIX: dict[str, list[str]] = {
 }
 
 
-@cache
-def _builtin_profile() -> Mapping[str, Any]:
-    text = resources.files(__package__).joinpath("profile.yaml").read_text(encoding="utf-8")
-    loaded: Mapping[str, Any] = yaml.safe_load(text)
-    return loaded
-
-
-@cache
-def _profile_schema() -> Mapping[str, Any]:
-    text = resources.files(__package__).joinpath("profile.schema.json").read_text(encoding="utf-8")
-    loaded: Mapping[str, Any] = json.loads(text)
-    return loaded
-
-
 def _catalogue() -> Sequence[Case]:
     from conformance.protocols.chatmode.cases import ordered
 
@@ -63,10 +45,8 @@ def _catalogue() -> Sequence[Case]:
 
 
 def _fuzz_catalogue() -> Sequence[Case]:
-    try:
-        from conformance.protocols.chatmode.fuzzcases import FUZZ_CATALOGUE
-    except ImportError:  # the fuzz catalogue is being written
-        return []
+    from conformance.protocols.chatmode.fuzzcases import FUZZ_CATALOGUE
+
     return list(FUZZ_CATALOGUE)
 
 
@@ -88,13 +68,6 @@ def _variants() -> Mapping[str, VariantInfo]:
     return VARIANTS
 
 
-@cache
-def _embedded_profile() -> Mapping[str, Any]:
-    text = resources.files(__package__).joinpath("embedded.yaml").read_text(encoding="utf-8")
-    loaded: Mapping[str, Any] = yaml.safe_load(text)
-    return loaded
-
-
 def _reference_app(faults: Sequence[str], options: Mapping[str, Any]) -> web.Application:
     from conformance.protocols.chatmode.reference.server import reference_app
 
@@ -104,13 +77,13 @@ def _reference_app(faults: Sequence[str], options: Mapping[str, Any]) -> web.App
 PLUGIN = ProtocolPlugin(
     name="chatmode",
     title="Chat Mode (WebSocket)",
-    builtin_profile=_builtin_profile,
-    profile_schema=_profile_schema,
+    builtin_profile=lambda: packaged(__package__, "profile.yaml"),
+    profile_schema=lambda: packaged(__package__, "profile.schema.json"),
     catalogue=_catalogue,
     faults=_faults,
     reference_app=_reference_app,
     variants=_variants,
-    embedded_profile=_embedded_profile,
+    embedded_profile=lambda: packaged(__package__, "embedded.yaml"),
     kill_matrix=lambda: KILL_MATRIX,
     fuzz_catalogue=_fuzz_catalogue,
     replay=_replay,
