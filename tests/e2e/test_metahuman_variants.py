@@ -197,6 +197,24 @@ async def _larger_chunk_limit(url: str, peer: PeerFactory) -> bool:
     return answer.event == "input.buffer.initialized"
 
 
+@observes("binary-chunks")
+async def _binary_chunks(url: str, peer: PeerFactory) -> bool:
+    # A base64 text chunk is refused; the same audio as bytes is taken.
+    sender = await peer(url, role="sender")
+    await configure(sender, session_update())
+    answers = ("input.buffer.initialized", "custom.error")
+    data = fixture_audio()[:4096]
+    after = len(sender.received)
+    await sender.emit("input.buffer.append", base64.b64encode(data).decode())
+    text = await sender.wait_for(lambda e: e.event in answers, 3, after=after)
+    if text.event != "custom.error":
+        return False
+    after = len(sender.received)
+    await sender.emit("input.buffer.append", data)
+    binary = await sender.wait_for(lambda e: e.event in answers, 3, after=after)
+    return binary.event == "input.buffer.initialized"
+
+
 def test_every_variant_has_an_observation() -> None:
     assert set(OBSERVATIONS) == set(v.VARIANTS)
     assert len(v.VARIANTS) >= 10

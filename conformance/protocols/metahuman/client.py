@@ -191,15 +191,18 @@ class MetaHumanClient:
         audio = self.env.profile.section("audio")
         return clip(str(audio.get("fixture"))).files[str(audio.get("format"))].read_bytes()
 
+    def chunk(self, data: bytes) -> str | bytes:
+        """Audio bytes as the profile's `transport.chunk_encoding` carries them."""
+        encoding = self.env.profile.section("transport").get("chunk_encoding", "base64")
+        return data if encoding == "binary" else base64.b64encode(data).decode()
+
     async def append(self, sender: SocketIOPeer, data: bytes | None = None) -> int:
         """Stream audio as base64 chunks of the profile's size; the number of chunks."""
         data = self.speech() if data is None else data
         size = int(self.env.profile.section("audio").get("chunk_bytes", 4096))
         count = 0
         for start in range(0, len(data), size):
-            await sender.emit(
-                Event.INPUT_BUFFER_APPEND, base64.b64encode(data[start : start + size]).decode()
-            )
+            await sender.emit(Event.INPUT_BUFFER_APPEND, self.chunk(data[start : start + size]))
             count += 1
         return count
 

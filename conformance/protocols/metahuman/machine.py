@@ -16,7 +16,6 @@ The modes updated to are those of the profile's capabilities (all twelve when it
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import itertools
 from collections.abc import Mapping
@@ -232,9 +231,7 @@ def machine(
             for a, b in itertools.pairwise(bounds):
                 if b > a:
                     self._run(
-                        self.sender.emit(
-                            Event.INPUT_BUFFER_APPEND, base64.b64encode(speech[a:b]).decode()
-                        )
+                        self.sender.emit(Event.INPUT_BUFFER_APPEND, self.client.chunk(speech[a:b]))
                     )
             if not self.configured:
                 # Every chunk gets its error: wait for all, so none is taken for a later answer.

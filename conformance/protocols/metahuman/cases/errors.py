@@ -8,7 +8,6 @@ longer usable afterwards (FAILED).
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -172,7 +171,7 @@ async def invalid_update(client: MetaHumanClient, sender: SocketIOPeer) -> None:
     configured=False,
 )
 async def append_unconfigured(client: MetaHumanClient, sender: SocketIOPeer) -> None:
-    await sender.emit(Event.INPUT_BUFFER_APPEND, base64.b64encode(client.speech()[:4096]).decode())
+    await sender.emit(Event.INPUT_BUFFER_APPEND, client.chunk(client.speech()[:4096]))
 
 
 @error_case(
@@ -194,7 +193,7 @@ async def not_base64(client: MetaHumanClient, sender: SocketIOPeer) -> None:
     accepted=COMMIT,
 )
 async def not_audio(client: MetaHumanClient, sender: SocketIOPeer) -> None:
-    await sender.emit(Event.INPUT_BUFFER_APPEND, base64.b64encode(bytes(range(256)) * 32).decode())
+    await sender.emit(Event.INPUT_BUFFER_APPEND, client.chunk(bytes(range(256)) * 32))
     await sender.emit(Event.INPUT_BUFFER_COMMIT)
 
 
@@ -211,7 +210,7 @@ async def empty_commit(client: MetaHumanClient, sender: SocketIOPeer) -> None:
 
 async def _oversized(client: MetaHumanClient, sender: SocketIOPeer) -> None:
     size = int(client.env.profile.section("limits").get("oversized_chunk_bytes") or 0)
-    await sender.emit(Event.INPUT_BUFFER_APPEND, base64.b64encode(b"\x00" * size).decode())
+    await sender.emit(Event.INPUT_BUFFER_APPEND, client.chunk(b"\x00" * size))
 
 
 @CATALOGUE.case(

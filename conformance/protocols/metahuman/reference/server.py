@@ -43,6 +43,7 @@ from conformance.protocols.metahuman.reference.errors import (
     AUDIO_NOT_DECODABLE,
     EMPTY_BUFFER,
     INTERNAL_ERROR,
+    INVALID_CHUNK,
     INVALID_SESSION_CONFIG,
     PROVIDER_FAILURE,
     SESSION_NOT_CONFIGURED,
@@ -297,6 +298,8 @@ class ReferenceServer:
     async def _append(self, sid: str, peer: _Peer, *args: Any) -> None:
         session = _configured(peer)
         chunk = args[0] if args else None
+        if isinstance(chunk, str) and self.variants.active(v.BINARY_CHUNKS):
+            raise CustomError(INVALID_CHUNK, "this server takes chunks as binary attachments")
         try:
             data = decode_chunk(chunk)
         except CustomError:

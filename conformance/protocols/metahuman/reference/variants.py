@@ -170,6 +170,16 @@ WAV_OUTPUT = VARIANTS.add(
     profile={"capabilities": {"audio_formats": ["wav"]}},
 )
 
+# --- input chunks -------------------------------------------------------------------------
+
+BINARY_CHUNKS = VARIANTS.add(
+    "binary-chunks",
+    "input.buffer.append takes audio only as a Socket.IO binary attachment (bytes); a string "
+    "chunk is refused with custom.error (invalid chunk)",
+    open_point="PROTOCOLS.md §1 open points: the chunk encoding of `input.buffer.append`",
+    profile={"transport": {"chunk_encoding": "binary"}},
+)
+
 # --- limits --------------------------------------------------------------------------------
 
 CHUNK_LIMIT_BYTES = 2 << 20
