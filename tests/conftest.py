@@ -17,6 +17,7 @@ from conformance.hosting import running
 from conformance.protocols.metahuman.reference.faults import ActiveFaults
 from conformance.protocols.metahuman.reference.providers import Providers
 from conformance.protocols.metahuman.reference.server import ReferenceServer
+from conformance.protocols.metahuman.reference.variants import VARIANTS, ActiveVariants
 from conformance.transports.socketio import SocketIOPeer
 
 # The seed's own session.update example (seed 001, from the AsyncAPI document), with a real
@@ -63,6 +64,7 @@ class ServerFactory(Protocol):
         providers: Providers | None = None,
         token: str | None = None,
         slow_first_audio_s: float = 8.0,
+        variants: Iterable[str] = (),
     ) -> Awaitable[str]: ...
 
 
@@ -77,9 +79,11 @@ async def reference() -> AsyncIterator[ServerFactory]:
         providers: Providers | None = None,
         token: str | None = None,
         slow_first_audio_s: float = 8.0,
+        variants: Iterable[str] = (),
     ) -> str:
         server = ReferenceServer(
             faults=ActiveFaults(faults),
+            variants=ActiveVariants(VARIANTS, variants),
             providers=providers,
             token=token,
             slow_first_audio_s=slow_first_audio_s,

@@ -15,9 +15,8 @@ import pytest
 
 from conformance import audio
 from conformance.protocols.metahuman.reference.faults import FAULTS
-from conformance.transports.socketio import Refused
 from tests.conftest import PeerFactory, ServerFactory, session_update
-from tests.e2e.turns import Turn, configure, delta_audio, turn
+from tests.e2e.turns import Turn, configure, delta_audio, joins_unknown_session, turn
 
 Observation = Callable[[str, PeerFactory], Awaitable[bool]]
 OBSERVATIONS: dict[str, Observation] = {}
@@ -198,11 +197,7 @@ async def _error_wrong_shape(url: str, peer: PeerFactory) -> bool:
 
 @observes("accept-unknown-receiver")
 async def _accept_unknown_receiver(url: str, peer: PeerFactory) -> bool:
-    try:
-        await peer(url, "receiver", role="receiver", sessionId=str(uuid.uuid4()))
-    except Refused:
-        return False
-    return True
+    return await joins_unknown_session(url, peer)
 
 
 @observes("leak-to-other-session")

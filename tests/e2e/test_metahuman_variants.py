@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from aiohttp import web
 
 from conformance import audio
 from conformance.engine.transcript import Transcript
-from conformance.hosting import running
 from conformance.profiles import load_profile
 from conformance.protocols.metahuman.cases.deltas import _part_decoded, parts
 from conformance.protocols.metahuman.events import ResponseType
@@ -30,10 +28,9 @@ from conformance.protocols.metahuman.reference.deltas import byte_slices, plan
 from conformance.protocols.metahuman.reference.deltas import parts as planned_parts
 from conformance.protocols.metahuman.reference.errors import CATALOGUE
 from conformance.protocols.metahuman.reference.providers import speech
-from conformance.protocols.metahuman.reference.server import ReferenceServer
 from conformance.transports.socketio import Refused, SocketIOPeer, TransportError
-from tests.conftest import PeerFactory, chunks, fixture_audio, session_update
-from tests.e2e.turns import Turn, configure, delta_audio, turn
+from tests.conftest import PeerFactory, ServerFactory, chunks, fixture_audio, session_update
+from tests.e2e.turns import Turn, configure, delta_audio, joins_unknown_session, turn
 
 VariantServer = Callable[[Iterable[str]], Awaitable[str]]
 Observation = Callable[[str, PeerFactory], Awaitable[bool]]
@@ -41,19 +38,13 @@ OBSERVATIONS: dict[str, Observation] = {}
 
 
 @pytest.fixture
-async def served() -> AsyncIterator[VariantServer]:
-    """Start reference servers with variants on 127.0.0.1, port 0; each call gives a URL."""
-    stack: list[Any] = []
+def served(reference: ServerFactory) -> VariantServer:
+    """Reference servers with variants on 127.0.0.1, port 0; each call gives a URL."""
 
-    async def start(names: Iterable[str] = ()) -> str:
-        server = ReferenceServer(variants=v.ActiveVariants(v.VARIANTS, names))
-        context = running(server.attach(web.Application()))
-        stack.append(context)
-        return await context.__aenter__()
+    def start(names: Iterable[str] = ()) -> Awaitable[str]:
+        return reference(variants=names)
 
-    yield start
-    for context in reversed(stack):
-        await context.__aexit__(None, None, None)
+    return start
 
 
 def observes(name: str) -> Callable[[Observation], Observation]:
@@ -114,11 +105,7 @@ async def _own_error_ids(url: str, peer: PeerFactory) -> bool:
 @observes("handshake-in-query")
 async def _handshake_in_query(url: str, peer: PeerFactory) -> bool:
     # The auth payload names a Receiver of no session: refused, unless the auth is not read.
-    try:
-        await peer(url, "receiver", role="receiver", sessionId=str(uuid.uuid4()))
-    except Refused:
-        return False
-    return True
+    return await joins_unknown_session(url, peer)
 
 
 @observes("other-path")

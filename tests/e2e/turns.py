@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.engine.transcript import WireEvent
-from conformance.transports.socketio import SocketIOPeer
+from conformance.transports.socketio import Refused, SocketIOPeer
 from tests.conftest import PeerFactory, chunks, fixture_audio, session_update
+
+
+async def joins_unknown_session(url: str, peer: PeerFactory) -> bool:
+    """Whether a Receiver naming a sessionId no session has is let in (in its auth payload)."""
+    try:
+        await peer(url, "receiver", role="receiver", sessionId=str(uuid.uuid4()))
+    except Refused:
+        return False
+    return True
 
 
 @dataclass(slots=True)
