@@ -23,7 +23,7 @@ from conformance.engine.context import Env, Recorder
 from conformance.engine.model import HarnessError
 from conformance.fuzz.findings import Finding, load_finding
 from conformance.hosting import serve_until_stopped
-from conformance.profiles import ProfileError, load_profile
+from conformance.profiles import Profile, ProfileError, load_profile, profile_protocol
 from conformance.transports.socketio import TransportError
 
 __all__ = ["main"]
@@ -201,7 +201,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     try:
-        profile = load_profile(args.profile, protocol=args.protocol)
+        profile = _profile(args.profile, args.protocol)
     except ProfileError as exc:
         raise UsageError(f"invalid profile: {exc}") from None
     anchor = args.profile or _builtin_profile_path(profile.protocol)
@@ -271,7 +271,7 @@ def _run(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     try:
         finding = load_finding(args.finding)
-        profile = load_profile(args.profile, protocol=finding.protocol)
+        profile = _profile(args.profile, finding.protocol)
     except (ValueError, ProfileError) as exc:
         raise UsageError(str(exc)) from None
     url = args.url or finding.url or profile.url
@@ -291,6 +291,12 @@ def _replay(args: argparse.Namespace) -> int:
 
 async def _replayed(finding: Finding, env: Env) -> str | None:
     return await protocols.plugin(finding.protocol).replay(finding, env)
+
+
+def _profile(path: Path | None, protocol: str | None) -> Profile:
+    """The profile at `path` (or the built-in one) over its protocol's defaults."""
+    name = profile_protocol(path, protocol=protocol, known=protocols.names())
+    return load_profile(path, protocols.profile_of(name))
 
 
 def _builtin_profile_path(protocol: str) -> Path:

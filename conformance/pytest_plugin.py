@@ -37,7 +37,7 @@ from conformance.engine.model import (
     verdict_for,
 )
 from conformance.engine.transcript import summarize
-from conformance.profiles import Profile, ProfileError, load_profile
+from conformance.profiles import Profile, ProfileError, load_profile, profile_protocol
 from conformance.reports import build_report, write_html, write_json
 from conformance.transports.socketio import TransportError
 
@@ -143,10 +143,12 @@ def pytest_configure(config: pytest.Config) -> None:
         # none: that is no user profile, and must not hide the embedded run's pinned values.
         protocol, profile_path = protocol or profile_path.parent.name, None
     try:
-        profile = load_profile(profile_path, protocol=protocol)
+        name = profile_protocol(profile_path, protocol=protocol, known=protocols.names())
+        given = protocols.profile_of(name)
+        profile = load_profile(profile_path, given)
         url = config.getoption("conformance_url") or profile.url
         if url is None:  # the embedded reference: its own readings of open points may be pinned
-            profile = load_profile(profile_path, protocol=protocol, embedded=True)
+            profile = load_profile(profile_path, given, embedded=True)
     except ProfileError as exc:
         raise pytest.UsageError(f"invalid profile: {exc}") from None
     embedded = None

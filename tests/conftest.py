@@ -14,7 +14,7 @@ from conformance import schemas
 from conformance.engine.transcript import Transcript
 from conformance.fixtures import clip
 from conformance.hosting import running
-from conformance.protocols.metahuman.reference.faults import ActiveFaults
+from conformance.protocols.metahuman.reference.faults import FAULTS, ActiveFaults
 from conformance.protocols.metahuman.reference.providers import Providers
 from conformance.protocols.metahuman.reference.server import ReferenceServer
 from conformance.protocols.metahuman.reference.variants import VARIANTS, ActiveVariants
@@ -82,7 +82,7 @@ async def reference() -> AsyncIterator[ServerFactory]:
         variants: Iterable[str] = (),
     ) -> str:
         server = ReferenceServer(
-            faults=ActiveFaults(faults),
+            faults=ActiveFaults(FAULTS, faults),
             variants=ActiveVariants(VARIANTS, variants),
             providers=providers,
             token=token,

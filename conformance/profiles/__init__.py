@@ -1,5 +1,25 @@
-"""Target profiles: what the protocol documents leave to each implementation."""
+"""Target profiles: what the protocol documents leave to each implementation.
 
-from conformance.profiles.loader import Profile, ProfileError, load_profile, merge
+This package never imports `conformance.protocols`: the caller hands the loader the protocol's
+profiles (`ProtocolProfile`), so the engine can import profiles without the registry.
+"""
 
-__all__ = ["Profile", "ProfileError", "load_profile", "merge"]
+from conformance.profiles.loader import (
+    DEFAULT_PROTOCOL,
+    Profile,
+    ProfileError,
+    ProtocolProfile,
+    load_profile,
+    merge,
+    profile_protocol,
+)
+
+__all__ = [
+    "DEFAULT_PROTOCOL",
+    "Profile",
+    "ProfileError",
+    "ProtocolProfile",
+    "load_profile",
+    "merge",
+    "profile_protocol",
+]

@@ -4,13 +4,17 @@ The schema is the shared `profile.schema.json` with the protocol's own keys merg
 built-in profile of the protocol gives every default, and a user's profile overrides it key
 by key (mappings merge, everything else replaces). A bad profile raises `ProfileError` whose
 message names the file, the field's path and what is allowed.
+
+The loader never asks the protocols registry (that would close an import circle through the
+engine): the caller reads the profile's protocol name (`profile_protocol`), picks the plug-in,
+and hands its profile, schema and embedded values in as a `ProtocolProfile`.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -20,9 +24,18 @@ from typing import Any
 import jsonschema
 import yaml
 
-from conformance import protocols
+__all__ = [
+    "DEFAULT_PROTOCOL",
+    "Profile",
+    "ProfileError",
+    "ProtocolProfile",
+    "load_profile",
+    "merge",
+    "profile_protocol",
+]
 
-__all__ = ["Profile", "ProfileError", "load_profile", "merge"]
+# The protocol of a run that names none (no profile file, no --protocol).
+DEFAULT_PROTOCOL = "metahuman"
 
 
 class ProfileError(ValueError):
@@ -48,6 +61,16 @@ class Profile:
     def section(self, name: str) -> Mapping[str, Any]:
         value = self.data.get(name, {})
         return value if isinstance(value, Mapping) else {}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProtocolProfile:
+    """What the loader needs of a protocol plug-in, handed in by the caller."""
+
+    name: str
+    builtin: Mapping[str, Any]  # profile.yaml: every default, pinning nothing left open
+    schema: Mapping[str, Any]  # profile.schema.json: the protocol's own top-level keys
+    embedded: Mapping[str, Any]  # embedded.yaml: the reference's readings, for embedded runs
 
 
 def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -120,34 +143,50 @@ def validate(data: Any, schema: Mapping[str, Any], source: str) -> None:
         raise ProfileError(f"{source}: {_pointer(first.absolute_path)}: {_explain(first)}{more}")
 
 
-def load_profile(
-    path: Path | None, *, protocol: str | None = None, embedded: bool = False
-) -> Profile:
-    """The profile at `path` over its protocol's built-in profile, or the built-in alone.
-
-    `protocol` (from `--protocol`) picks the built-in when there is no file, and must agree
-    with the file's `protocol` when there is one. `embedded`: the target is the embedded
-    reference server, so its own readings of open points (the plug-in's embedded profile) sit
-    between the built-in profile and the file.
-    """
-    raw: Any = {"protocol": protocol or "metahuman"} if path is None else _read(path)
+def _raw(path: Path | None, protocol: str | None) -> tuple[Mapping[str, Any], str]:
+    """The profile as written and where it comes from (its file, or "built-in:<protocol>")."""
+    raw: Any = {"protocol": protocol or DEFAULT_PROTOCOL} if path is None else _read(path)
     source = f"built-in:{raw.get('protocol')}" if path is None else str(path)
     if not isinstance(raw, Mapping):
         raise ProfileError(f"{source}: a profile is a mapping of keys, not {type(raw).__name__}")
+    return raw, source
+
+
+def profile_protocol(
+    path: Path | None, *, protocol: str | None = None, known: Collection[str]
+) -> str:
+    """The protocol a profile is for: its `protocol` key, or `protocol` (from `--protocol`,
+    else the default) when there is no file. ProfileError when the file names none, one not in
+    `known`, or another than `protocol`."""
+    raw, source = _raw(path, protocol)
     name = raw.get("protocol")
     if not isinstance(name, str):
-        raise ProfileError(f"{source}: /protocol: required, one of {', '.join(protocols.names())}")
+        raise ProfileError(f"{source}: /protocol: required, one of {', '.join(sorted(known))}")
     if protocol is not None and name != protocol:
         raise ProfileError(f"{source}: /protocol: the profile is for {name!r}, not {protocol!r}")
-    try:
-        plugin = protocols.plugin(name)
-    except KeyError as exc:
-        raise ProfileError(f"{source}: /protocol: {exc.args[0]}") from None
-    schema = schema_for(plugin.profile_schema())
+    if name not in known:
+        raise ProfileError(
+            f"{source}: /protocol: unknown protocol {name!r}; known: {', '.join(sorted(known))}"
+        )
+    return name
+
+
+def load_profile(path: Path | None, given: ProtocolProfile, *, embedded: bool = False) -> Profile:
+    """The profile at `path` over the built-in profile of `given`, or the built-in alone.
+
+    `given` is the plug-in of the profile's protocol (`profile_protocol` names it); a file for
+    another protocol is refused. `embedded`: the target is the embedded reference server, so its
+    own readings of open points (the plug-in's embedded profile) sit between the built-in
+    profile and the file.
+    """
+    raw, source = _raw(path, given.name)
+    if raw.get("protocol") != given.name:
+        raise ProfileError(
+            f"{source}: /protocol: the profile is for {raw.get('protocol')!r}, not {given.name!r}"
+        )
+    schema = schema_for(given.schema)
     validate(raw, schema | {"required": ["protocol"]}, source)
-    base = plugin.builtin_profile()
-    if embedded:
-        base = merge(base, plugin.embedded_profile())
+    base = merge(given.builtin, given.embedded) if embedded else given.builtin
     data = merge(base, raw)
     validate(data, schema, source)
-    return Profile(protocol=name, source=source, data=data)
+    return Profile(protocol=given.name, source=source, data=data)

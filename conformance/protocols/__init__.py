@@ -15,12 +15,21 @@ import yaml
 from aiohttp import web
 
 from conformance.engine.model import Case
+from conformance.profiles import ProtocolProfile
 
 if TYPE_CHECKING:
     from conformance.engine.context import Env
     from conformance.fuzz.findings import Finding
 
-__all__ = ["FaultInfo", "ProtocolPlugin", "VariantInfo", "names", "packaged", "plugin"]
+__all__ = [
+    "FaultInfo",
+    "ProtocolPlugin",
+    "VariantInfo",
+    "names",
+    "packaged",
+    "plugin",
+    "profile_of",
+]
 
 # name -> module defining PLUGIN; imported on first use.
 _REGISTRY = {
@@ -100,3 +109,15 @@ def plugin(name: str) -> ProtocolPlugin:
         raise KeyError(f"unknown protocol {name!r}; known: {', '.join(names())}")
     loaded: ProtocolPlugin = importlib.import_module(_REGISTRY[name]).PLUGIN
     return loaded
+
+
+def profile_of(name: str) -> ProtocolProfile:
+    """What the profile loader needs of a plug-in (it never asks the registry itself): its
+    built-in profile, its profile schema and its embedded values; KeyError as `plugin`."""
+    found = plugin(name)
+    return ProtocolProfile(
+        name=found.name,
+        builtin=found.builtin_profile(),
+        schema=found.profile_schema(),
+        embedded=found.embedded_profile(),
+    )

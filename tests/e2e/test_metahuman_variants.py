@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conformance import audio
+from conformance import audio, protocols
 from conformance.engine.transcript import Transcript
 from conformance.profiles import load_profile
 from conformance.protocols.metahuman.cases.deltas import _part_decoded, parts
@@ -302,7 +302,7 @@ async def test_done_not_last_unordered_keeps_ordered_mode(
 def test_variant_profile_is_a_valid_profile(name: str, tmp_path: Path) -> None:
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump({"protocol": "metahuman", **v.VARIANTS[name].profile}))
-    load_profile(path)
+    load_profile(path, protocols.profile_of("metahuman"))
 
 
 def test_own_error_ids_cover_the_catalogue() -> None:

@@ -15,11 +15,12 @@ from typing import Any
 
 import pytest
 
+from conformance import protocols
 from conformance.embedded import EmbeddedServer
 from conformance.engine.context import Env, Recorder
 from conformance.engine.model import Level
 from conformance.fuzz import Judgement, Step
-from conformance.profiles.loader import load_profile
+from conformance.profiles import load_profile
 from conformance.protocols.metahuman.fuzz import judge_step
 from conformance.reports import validate_report
 from tests.selftest.conftest import Matrices, Run
@@ -133,13 +134,15 @@ def variant_url() -> Iterator[str]:
 
 
 def _judged(url: str, tmp_path: Path, step: Step) -> Judgement | None:
-    profile = load_profile(None, protocol="metahuman")
+    profile = load_profile(None, protocols.profile_of("metahuman"))
     env = Env(url=url, profile=profile, recorder=Recorder(), report_dir=tmp_path)
     return asyncio.run(judge_step(env, step))
 
 
 def _update(**changes: Any) -> dict[str, Any]:
-    update = copy.deepcopy(dict(load_profile(None, protocol="metahuman").section("session_update")))
+    update = copy.deepcopy(
+        dict(load_profile(None, protocols.profile_of("metahuman")).section("session_update"))
+    )
     for section, fields in changes.items():
         update[section] = {**update[section], **fields}
     return update

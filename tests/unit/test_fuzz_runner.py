@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import strategies as st
 
+from conformance import protocols
 from conformance.engine.context import CaseContext, Env, Recorder, ScenarioCache
 from conformance.engine.model import Case, Level, Verdict, Violation, verdict_for
 from conformance.fuzz import (
@@ -26,7 +27,7 @@ from conformance.fuzz import (
     save_finding,
     worst,
 )
-from conformance.profiles.loader import load_profile
+from conformance.profiles import load_profile
 from conformance.protocols.metahuman.fuzz import negative_steps
 from conformance.protocols.metahuman.plugin import PLUGIN
 
@@ -145,7 +146,7 @@ def _context(tmp_path: Path) -> CaseContext:
     )
     return CaseContext(
         url="http://127.0.0.1:9",
-        profile=load_profile(None, protocol="metahuman"),
+        profile=load_profile(None, protocols.profile_of("metahuman")),
         recorder=Recorder(),
         report_dir=tmp_path,
         case=case,

@@ -66,13 +66,13 @@ def _variants() -> Mapping[str, VariantInfo]:
 
 
 def _reference_app(faults: Sequence[str], options: Mapping[str, Any]) -> web.Application:
-    from conformance.protocols.metahuman.reference.faults import ActiveFaults
+    from conformance.protocols.metahuman.reference.faults import FAULTS, ActiveFaults
     from conformance.protocols.metahuman.reference.providers import OfflineTextToSpeech, Providers
     from conformance.protocols.metahuman.reference.server import ReferenceServer
     from conformance.protocols.metahuman.reference.variants import VARIANTS, ActiveVariants
 
     server = ReferenceServer(
-        faults=ActiveFaults(faults),
+        faults=ActiveFaults(FAULTS, faults),
         variants=ActiveVariants(VARIANTS, options.get("variants", ())),
         providers=Providers(
             tts=OfflineTextToSpeech(output_format=options.get("tts_format", "mp3"))

@@ -9,68 +9,52 @@ documents leave open (the answer text, the timestamp's format, the reasons of sy
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["FAULTS", "ActiveFaults", "Fault"]
+from conformance.protocols.faults import ActiveFaults, FaultRegistry, ServerFault
+
+__all__ = ["FAULTS", "ActiveFaults", "ServerFault"]
 
 _AUTH: Final = "PROTOCOLS.md §2 [doc, publisher's guide] authentication"
 _MESSAGES: Final = "PROTOCOLS.md §2 [doc] text and voice messages (seed 002)"
 _SERVER: Final = "PROTOCOLS.md §2 [doc, publisher's client] server messages"
 _INVALID: Final = "PROTOCOLS.md §2 [default] an invalid message is answered"
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Fault:
-    name: str
-    summary: str
-    clause: str
-    source: str
-
-
-FAULTS: dict[str, Fault] = {}
-
-
-def _fault(name: str, summary: str, *, clause: str, source: str) -> Fault:
-    if name in FAULTS:
-        raise ValueError(f"fault {name!r} registered twice")
-    FAULTS[name] = fault = Fault(name=name, summary=summary, clause=clause, source=source)
-    return fault
+FAULTS = FaultRegistry()
 
 
 # --- the token flow ------------------------------------------------------------------------
-JWT_ACCEPTS_BAD_USER_ID = _fault(
+JWT_ACCEPTS_BAD_USER_ID = FAULTS.add(
     "jwt-accepts-bad-user-id",
     "`POST /jwt` issues a token for any user_id, however long or whatever its characters",
     clause="user_id is 1 to 128 characters of [A-Za-z0-9_-]; otherwise 400 `invalid_user_id`",
     source=_AUTH,
 )
-UNKNOWN_PROJECT_ACCEPTED = _fault(
+UNKNOWN_PROJECT_ACCEPTED = FAULTS.add(
     "unknown-project-accepted",
     "`POST /jwt` issues a token for a project_id the server does not know",
     clause="an unknown project_id is answered 401 `project_not_found`",
     source=_AUTH,
 )
-EXPIRED_TOKEN_ACCEPTED = _fault(
+EXPIRED_TOKEN_ACCEPTED = FAULTS.add(
     "expired-token-accepted",
     "an expired token is accepted by `/connection` and `/ws/chat`",
     clause="a token is valid 24 h; an expired token gives 403",
     source=_AUTH,
 )
-EXPIRED_TOKEN_401 = _fault(
+EXPIRED_TOKEN_401 = FAULTS.add(
     "expired-token-401",
     "an expired token is refused with 401 `invalid_token` instead of 403",
     clause="an expired token gives 403",
     source=_AUTH,
 )
-CONNECTION_WITHOUT_AUTH = _fault(
+CONNECTION_WITHOUT_AUTH = FAULTS.add(
     "connection-without-auth",
     "`GET /connection` answers 200 without an `Authorization: Bearer` token",
     clause="`GET /connection` requires `Authorization: Bearer <jwt>`",
     source=_AUTH,
 )
-SOCKET_WITHOUT_TOKEN = _fault(
+SOCKET_WITHOUT_TOKEN = FAULTS.add(
     "socket-without-token",
     "`/ws/chat` upgrades without a valid `token` query parameter",
     clause="the socket is `/ws/chat?token=<jwt>`",
@@ -78,19 +62,19 @@ SOCKET_WITHOUT_TOKEN = _fault(
 )
 
 # --- messages in ---------------------------------------------------------------------------
-LIVE_MODE_ACCEPTED = _fault(
+LIVE_MODE_ACCEPTED = FAULTS.add(
     "live-mode-accepted",
     "a message with `isLive: true` is answered as a Chat Mode message",
     clause="`isLive` is false for Chat Mode; Live Mode is not offered",
     source=f"{_MESSAGES}; PROTOCOLS.md §2 Live Mode is out of scope",
 )
-WAV_8KHZ_ACCEPTED = _fault(
+WAV_8KHZ_ACCEPTED = FAULTS.add(
     "wav-8khz-accepted",
     "WAV audio is accepted at any sample rate, 8 kHz included",
     clause="Chat Mode audio is WAV or WebM, 16 kHz, mono",
     source=f"{_MESSAGES}, Standard Audio Format",
 )
-NO_ANSWER_TO_VOICE = _fault(
+NO_ANSWER_TO_VOICE = FAULTS.add(
     "no-answer-to-voice",
     "a valid voice message is dropped without an answer",
     clause="an audio message is answered with the avatar's response",
@@ -98,31 +82,31 @@ NO_ANSWER_TO_VOICE = _fault(
 )
 
 # --- messages out --------------------------------------------------------------------------
-MISSING_TYPE_FIELD = _fault(
+MISSING_TYPE_FIELD = FAULTS.add(
     "missing-type-field",
     "server messages carry no `type`",
     clause='server messages are `{type: "system" | "incoming" | "event", content, ...}`',
     source=_SERVER,
 )
-FILE_URL_404 = _fault(
+FILE_URL_404 = FAULTS.add(
     "file-url-404",
     "the answer's `fileUrl` points to a path the server answers 404",
     clause="`fileUrl` points to the answer's audio",
     source=_SERVER,
 )
-FILE_URL_WRONG_CONTENT_TYPE = _fault(
+FILE_URL_WRONG_CONTENT_TYPE = FAULTS.add(
     "file-url-wrong-content-type",
     "the answer's audio is served as `text/plain`",
     clause="`fileUrl` points to the answer's audio (served as audio, so a player can play it)",
     source=_SERVER,
 )
-ANSWER_AUDIO_NOT_DECODABLE = _fault(
+ANSWER_AUDIO_NOT_DECODABLE = FAULTS.add(
     "answer-audio-not-decodable",
     "the bytes behind `fileUrl` are not audio",
     clause="`fileUrl` points to the answer's audio",
     source=_SERVER,
 )
-CROSS_USER_LEAK = _fault(
+CROSS_USER_LEAK = FAULTS.add(
     "cross-user-leak",
     "every answer is sent to every open socket, whoever asked",
     clause="an answer goes to the socket of the message it answers, and to no other user",
@@ -130,28 +114,9 @@ CROSS_USER_LEAK = _fault(
 )
 
 # --- invalid messages ----------------------------------------------------------------------
-ERROR_CLOSES_SOCKET = _fault(
+ERROR_CLOSES_SOCKET = FAULTS.add(
     "error-closes-socket",
     "the socket is closed after the system message that answers an invalid message",
     clause="an invalid message is answered with a `system` message; the socket stays open",
     source=_INVALID,
 )
-
-
-class ActiveFaults:
-    """The faults one server runs with."""
-
-    def __init__(self, names: Iterable[str] = ()) -> None:
-        wanted = set(names)
-        unknown = sorted(wanted - FAULTS.keys())
-        if unknown:
-            raise KeyError(
-                f"unknown fault(s) {', '.join(unknown)}; known: {', '.join(sorted(FAULTS))}"
-            )
-        self.faults = tuple(fault for name, fault in FAULTS.items() if name in wanted)
-
-    def active(self, fault: Fault) -> bool:
-        return fault in self.faults
-
-    def __bool__(self) -> bool:
-        return bool(self.faults)

@@ -11,55 +11,69 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from conformance import audio
+from conformance.protocols.faults import ActiveFaults, FaultRegistry, ServerFault
 from conformance.protocols.metahuman.reference.deltas import PlannedDelta
 
-__all__ = ["FAULTS", "ActiveFaults", "Fault"]
+__all__ = [
+    "FAULTS",
+    "PAYLOAD_REWRITES",
+    "PLAN_REWRITES",
+    "ActiveFaults",
+    "ServerFault",
+    "rewrite_payload",
+    "rewrite_plan",
+]
 
 _SEMANTICS = "PROTOCOLS.md §1 [default] audio-delta semantics"
 
 PlanRewrite = Callable[[list[PlannedDelta]], list[PlannedDelta]]
 PayloadRewrite = Callable[[int, dict[str, Any]], dict[str, Any]]
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Fault:
-    name: str
-    summary: str
-    clause: str
-    source: str
-    rewrite_plan: PlanRewrite | None = None
-    rewrite_payload: PayloadRewrite | None = None
+FAULTS = FaultRegistry()
+# The delta faults act by rewriting the planned deltas or each delta's payload: MetaHuman's own
+# extension of the shared fault model, keyed by the registered fault.
+PLAN_REWRITES: dict[ServerFault, PlanRewrite] = {}
+PAYLOAD_REWRITES: dict[ServerFault, PayloadRewrite] = {}
 
 
-FAULTS: dict[str, Fault] = {}
-
-
-def _fault(
+def _rewriting(
     name: str,
     summary: str,
     *,
     clause: str,
     source: str,
-    rewrite_plan: PlanRewrite | None = None,
-    rewrite_payload: PayloadRewrite | None = None,
-) -> Fault:
-    if name in FAULTS:
-        raise ValueError(f"fault {name!r} registered twice")
-    fault = Fault(
-        name=name,
-        summary=summary,
-        clause=clause,
-        source=source,
-        rewrite_plan=rewrite_plan,
-        rewrite_payload=rewrite_payload,
-    )
-    FAULTS[name] = fault
+    plan: PlanRewrite | None = None,
+    payload: PayloadRewrite | None = None,
+) -> ServerFault:
+    """Register a delta fault with its rewrite of the plan or of each payload."""
+    fault = FAULTS.add(name, summary, clause=clause, source=source)
+    if plan is not None:
+        PLAN_REWRITES[fault] = plan
+    if payload is not None:
+        PAYLOAD_REWRITES[fault] = payload
     return fault
+
+
+def rewrite_plan(faults: ActiveFaults, deltas: list[PlannedDelta]) -> list[PlannedDelta]:
+    """The planned deltas as the active delta faults send them."""
+    for fault in faults.faults:
+        rewrite = PLAN_REWRITES.get(fault)
+        if rewrite is not None and deltas:
+            deltas = rewrite(deltas)
+    return deltas
+
+
+def rewrite_payload(faults: ActiveFaults, index: int, payload: dict[str, Any]) -> dict[str, Any]:
+    """A delta's payload as the active delta faults send it."""
+    for fault in faults.faults:
+        rewrite = PAYLOAD_REWRITES.get(fault)
+        if rewrite is not None:
+            payload = rewrite(index, payload)
+    return payload
 
 
 def _replace(d: PlannedDelta, **changes: Any) -> PlannedDelta:
@@ -113,93 +127,93 @@ def _flip_is_base64(index: int, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- audio deltas -------------------------------------------------------------------------
-DELTA_IDS_FROM_ONE = _fault(
+DELTA_IDS_FROM_ONE = _rewriting(
     "delta-ids-from-one",
     "delta ids run 1..totalNumber instead of 0..totalNumber-1",
     clause="`id` runs 0 … totalNumber-1, each exactly once",
     source=_SEMANTICS,
-    rewrite_plan=lambda ds: [_replace(d, id=d.id + 1) for d in ds],
+    plan=lambda ds: [_replace(d, id=d.id + 1) for d in ds],
 )
-DONE_ON_EVERY_DELTA = _fault(
+DONE_ON_EVERY_DELTA = _rewriting(
     "done-on-every-delta",
     "`done` is true on every delta",
     clause="`done` is true on exactly one delta, the last",
     source=_SEMANTICS,
-    rewrite_plan=lambda ds: [_replace(d, done=True) for d in ds],
+    plan=lambda ds: [_replace(d, done=True) for d in ds],
 )
-WRONG_TOTAL_NUMBER = _fault(
+WRONG_TOTAL_NUMBER = _rewriting(
     "wrong-total-number",
     "`totalNumber` is one more than the deltas sent",
     clause="`id` runs 0 … `totalNumber`-1, each exactly once",
     source=_SEMANTICS,
-    rewrite_plan=lambda ds: [
+    plan=lambda ds: [
         _replace(d, total_number=d.total_number + 1) if d.total_number else d for d in ds
     ],
 )
-DUPLICATE_DELTA = _fault(
+DUPLICATE_DELTA = _rewriting(
     "duplicate-delta",
     "the first delta is sent twice",
     clause="`id` runs 0 … totalNumber-1, each exactly once",
     source=_SEMANTICS,
-    rewrite_plan=lambda ds: [ds[0], *ds],
+    plan=lambda ds: [ds[0], *ds],
 )
-MISSING_DELTA = _fault(
+MISSING_DELTA = _rewriting(
     "missing-delta",
     "one delta in the middle of the response is never sent",
     clause="`id` runs 0 … totalNumber-1, each exactly once",
     source=_SEMANTICS,
-    rewrite_plan=_drop_middle,
+    plan=_drop_middle,
 )
-UNORDERED_DELTAS = _fault(
+UNORDERED_DELTAS = _rewriting(
     "unordered-deltas",
     "the first two deltas are swapped although `TTS.isOrdered` is true",
     clause="with `TTS.isOrdered` true deltas arrive in id order",
     source=_SEMANTICS,
-    rewrite_plan=_swap_first_two,
+    plan=_swap_first_two,
 )
-MISSING_STREAM_PART_DONE = _fault(
+MISSING_STREAM_PART_DONE = _rewriting(
     "missing-stream-part-done",
     "`streamPartDone` is never true",
     clause="`streamPartDone` is true on the last delta of each text part",
     source=_SEMANTICS,
-    rewrite_plan=lambda ds: [_replace(d, stream_part_done=False) for d in ds],
+    plan=lambda ds: [_replace(d, stream_part_done=False) for d in ds],
 )
-DELTA_TEXT_MISMATCH = _fault(
+DELTA_TEXT_MISMATCH = _rewriting(
     "delta-text-mismatch",
     "the last delta's text loses its last word, so the texts no longer join to response.text",
     clause="the `text` of the parts, in id order, joins to the `response.text`",
     source=_SEMANTICS,
-    rewrite_plan=_drop_last_word,
+    plan=_drop_last_word,
 )
-CORRUPT_AUDIO = _fault(
+CORRUPT_AUDIO = _rewriting(
     "corrupt-audio",
     "the audio of every delta is replaced by bytes that are not audio",
     clause="the audio format is sniffed from its bytes and must decode",
     source=_SEMANTICS,
-    rewrite_payload=_corrupt,
+    payload=_corrupt,
 )
-TRUNCATED_AUDIO = _fault(
+TRUNCATED_AUDIO = _rewriting(
     "truncated-audio",
     "every delta's audio is cut to its first 5% of bytes",
     clause="the audio must decode, to a duration that fits its text",
     source=_SEMANTICS,
-    rewrite_payload=_truncate,
+    payload=_truncate,
 )
-FORMAT_SWITCH = _fault(
+FORMAT_SWITCH = _rewriting(
     "format-switch",
     "deltas after the first carry WAV while the first carried the server's format",
     clause="all deltas of a response carry audio in the one format the server produces",
     source=_SEMANTICS,
-    rewrite_payload=_switch_to_wav,
+    payload=_switch_to_wav,
 )
-IS_BASE64_MISMATCH = _fault(
+IS_BASE64_MISMATCH = _rewriting(
     "is-base64-mismatch",
     "the delta's `isBase64` flag is the opposite of the session's `TTS.isBase64`",
     clause="`isBase64` mirrors the session's `TTS.isBase64`",
     source=_SEMANTICS,
-    rewrite_payload=_flip_is_base64,
+    payload=_flip_is_base64,
 )
-SLOW_FIRST_AUDIO = _fault(
+SLOW_FIRST_AUDIO = FAULTS.add(
     "slow-first-audio",
     "the first audio delta of every response is held back for 8 seconds",
     clause="the first `response.audio.delta` arrives within the profile's audio timeout",
@@ -207,49 +221,49 @@ SLOW_FIRST_AUDIO = _fault(
 )
 
 # --- session, buffer, transcription --------------------------------------------------------
-UPDATED_ID_NOT_UUID = _fault(
+UPDATED_ID_NOT_UUID = FAULTS.add(
     "updated-id-not-uuid",
     "`session.updated.sessionId` is not a UUID",
     clause="`session.updated` is `{sessionId: uuid, success: bool}`",
     source="seed 001 session.updated example; PROTOCOLS.md §1 operation 2",
 )
-SESSION_ID_CHANGES = _fault(
+SESSION_ID_CHANGES = FAULTS.add(
     "session-id-changes",
     "`input.buffer.initialized` carries a sessionId other than the one `session.updated` gave",
     clause="`input.buffer.initialized` is `{sessionId}` of the session",
     source="seed 001; PROTOCOLS.md §1 operation 4",
 )
-INITIALIZED_EVERY_CHUNK = _fault(
+INITIALIZED_EVERY_CHUNK = FAULTS.add(
     "initialized-every-chunk",
     "`input.buffer.initialized` is sent for every chunk, not once per buffer",
     clause="`input.buffer.initialized` is sent when the first chunk of a buffer is received",
     source="seed 000 input.buffer.initialized; PROTOCOLS.md §1 operation 4",
 )
-NO_INITIALIZED = _fault(
+NO_INITIALIZED = FAULTS.add(
     "no-initialized",
     "`input.buffer.initialized` is never sent",
     clause="`input.buffer.initialized` is sent when the first chunk of a buffer is received",
     source="seed 000 input.buffer.initialized; PROTOCOLS.md §1 operation 4",
 )
-MISSING_LANGUAGE = _fault(
+MISSING_LANGUAGE = FAULTS.add(
     "missing-language",
     "`request.transcribe.done` has no `language`",
     clause="`request.transcribe.done` is `{text, sentiment, language}`",
     source="seed 001 request.transcribe.done example; PROTOCOLS.md §1 operation 6",
 )
-NO_ERROR_ON_EMPTY_COMMIT = _fault(
+NO_ERROR_ON_EMPTY_COMMIT = FAULTS.add(
     "no-error-on-empty-commit",
     "a commit of an empty buffer is silently ignored",
     clause="a commit of an empty buffer is answered with `custom.error`",
     source="PROTOCOLS.md §1 [default] custom.error catalogue",
 )
-DISCONNECT_ON_BAD_UPDATE = _fault(
+DISCONNECT_ON_BAD_UPDATE = FAULTS.add(
     "disconnect-on-bad-update",
     "a malformed `session.update` drops the connection instead of answering `custom.error`",
     clause="an invalid session config is answered with `custom.error`; the connection stays",
     source="PROTOCOLS.md §1 [default] custom.error catalogue",
 )
-ERROR_WITHOUT_ERROR_ID = _fault(
+ERROR_WITHOUT_ERROR_ID = FAULTS.add(
     "error-without-error-id",
     "`custom.error` has no `errorId`",
     clause="`custom.error` is `{message, errorId}`",
@@ -261,7 +275,7 @@ _ROBUSTNESS = "PROTOCOLS.md §1 [default] custom.error catalogue"
 _STAYS_USABLE = (
     "bad input gets `custom.error`; the connection stays usable; nothing reaches another session"
 )
-DISCONNECT_ON_MALFORMED_PAYLOAD = _fault(
+DISCONNECT_ON_MALFORMED_PAYLOAD = FAULTS.add(
     "disconnect-on-malformed-payload",
     "an event whose payload violates its message schema (a `session.update` that is not a "
     "valid config, an append chunk that is not a string, a commit that carries a payload) drops "
@@ -269,20 +283,20 @@ DISCONNECT_ON_MALFORMED_PAYLOAD = _fault(
     clause=_STAYS_USABLE,
     source=_ROBUSTNESS,
 )
-SESSION_CRASH_ON_INVALID_BASE64 = _fault(
+SESSION_CRASH_ON_INVALID_BASE64 = FAULTS.add(
     "session-crash-on-invalid-base64",
     "an append chunk that is not valid base64 kills its session without a word: every later "
     "event of the session is ignored while the socket stays connected",
     clause=_STAYS_USABLE,
     source=_ROBUSTNESS,
 )
-SILENTLY_DROP_BAD_MESSAGE = _fault(
+SILENTLY_DROP_BAD_MESSAGE = FAULTS.add(
     "silently-drop-bad-message",
     "bad input is dropped without a word: no `custom.error` is ever sent",
     clause=_STAYS_USABLE,
     source=_ROBUSTNESS,
 )
-ERROR_WRONG_SHAPE = _fault(
+ERROR_WRONG_SHAPE = FAULTS.add(
     "error-wrong-shape",
     '`custom.error` is `{"error": message, "code": "errorId"}` (the id as a string) instead '
     "of `{message, errorId}`",
@@ -291,52 +305,22 @@ ERROR_WRONG_SHAPE = _fault(
 )
 
 # --- roles and isolation -------------------------------------------------------------------
-TEXT_TO_SENDER_ONLY = _fault(
+TEXT_TO_SENDER_ONLY = FAULTS.add(
     "text-to-sender-only",
     "`response.text` goes to the Sender only, never to the Receivers",
     clause="`response.text` is sent to the Receiver",
     source="seed 000 response.text (#Receiver); PROTOCOLS.md §1 operation 7",
 )
-LEAK_TO_OTHER_SESSION = _fault(
+LEAK_TO_OTHER_SESSION = FAULTS.add(
     "leak-to-other-session",
     "responses are broadcast to the Receivers of every session",
     clause="a response goes to the Receivers of its own session and no other",
     source="PROTOCOLS.md §1 transport [default] (a Receiver joins a session by sessionId)",
 )
-ACCEPT_UNKNOWN_RECEIVER = _fault(
+ACCEPT_UNKNOWN_RECEIVER = FAULTS.add(
     "accept-unknown-receiver",
     "a Receiver naming an unknown sessionId is accepted instead of refused",
     clause="a Receiver joins an existing session by `sessionId`; a refused connection is "
     "CONNECT_ERROR `{message, data}`",
     source="PROTOCOLS.md §1 transport [default]",
 )
-
-
-class ActiveFaults:
-    """The faults one server runs with."""
-
-    def __init__(self, names: Iterable[str] = ()) -> None:
-        unknown = sorted(set(names) - FAULTS.keys())
-        if unknown:
-            raise KeyError(
-                f"unknown fault(s) {', '.join(unknown)}; known: {', '.join(sorted(FAULTS))}"
-            )
-        self.faults = tuple(FAULTS[name] for name in FAULTS if name in set(names))
-
-    def active(self, fault: Fault) -> bool:
-        return fault in self.faults
-
-    def rewrite_plan(self, deltas: list[PlannedDelta]) -> list[PlannedDelta]:
-        for fault in self.faults:
-            if fault.rewrite_plan is not None and deltas:
-                deltas = fault.rewrite_plan(deltas)
-        return deltas
-
-    def rewrite_payload(self, index: int, payload: dict[str, Any]) -> dict[str, Any]:
-        for fault in self.faults:
-            if fault.rewrite_payload is not None:
-                payload = fault.rewrite_payload(index, payload)
-        return payload
-
-    def __bool__(self) -> bool:
-        return bool(self.faults)

@@ -103,7 +103,7 @@ class ReferenceServer:
         namespace: str = "/",
         slow_first_audio_s: float = 8.0,
     ) -> None:
-        self.faults = faults or f.ActiveFaults()
+        self.faults = faults or f.ActiveFaults(f.FAULTS)
         self.variants = variants or v.ActiveVariants(v.VARIANTS)
         self.providers = providers or Providers()
         if self.variants.active(v.WAV_OUTPUT):
@@ -358,7 +358,7 @@ class ReferenceServer:
         streaming = tts.response_type is ResponseType.STREAM
         if streaming and self.variants.active(v.STREAM_TOTAL_NUMBER_KNOWN):
             planned = [dataclasses.replace(d, total_number=len(planned)) for d in planned]
-        deltas = self.faults.rewrite_plan(send_order(planned, tts.is_ordered))
+        deltas = f.rewrite_plan(self.faults, send_order(planned, tts.is_ordered))
         burst = not tts.is_ordered and self.variants.active(v.DONE_NOT_LAST_UNORDERED)
         if burst and len(deltas) >= 2:
             deltas = [*deltas[:-2], deltas[-1], deltas[-2]]  # `done` before the last to arrive
@@ -369,7 +369,8 @@ class ReferenceServer:
         ready = [await sound_of(delta) for delta in deltas] if burst else []
         for index, delta in enumerate(deltas):
             sound = ready[index] if burst else await sound_of(delta)
-            payload = self.faults.rewrite_payload(
+            payload = f.rewrite_payload(
+                self.faults,
                 index,
                 {
                     "id": delta.id,
