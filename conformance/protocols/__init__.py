@@ -34,6 +34,7 @@ __all__ = [
 # name -> module defining PLUGIN; imported on first use.
 _REGISTRY = {
     "chatmode": "conformance.protocols.chatmode.plugin",
+    "evi": "conformance.protocols.evi.plugin",
     "metahuman": "conformance.protocols.metahuman.plugin",
 }
 

@@ -35,7 +35,7 @@ from tests.selftest.conftest import Matrices, Run, conformance
         ),
         ("protocol: metahuman\nroles: {receiver_socket: both}\n", "/roles/receiver_socket"),
         ("protocol: metahuman\naudio: {format: aiff}\n", "/audio/format"),
-        ("protocol: telepathy\n", "unknown protocol 'telepathy'; known: chatmode, metahuman"),
+        ("protocol: telepathy\n", "unknown protocol 'telepathy'; known: chatmode, evi, metahuman"),
         ("protocol: metahuman\ntimeouts: [1, 2\n", "not valid YAML (line "),
         ("- just\n- a list\n", "a profile is a mapping"),
     ],

@@ -23,7 +23,7 @@ from conformance.fuzz import Judgement, Step
 from conformance.profiles import load_profile
 from conformance.protocols.metahuman.fuzz import judge_step
 from conformance.reports import validate_report
-from tests.selftest.conftest import Matrices, Run
+from tests.selftest.conftest import Matrices, Run, write_profile
 
 REFUSE = "refuse-unsupported-models"
 LENIENT = "lenient-optional-fields"
@@ -40,7 +40,12 @@ ROBUSTNESS = [
     ("metahuman", "no-error-on-empty-commit", "MH-FUZZ-002"),
     ("metahuman", "missing-delta", "MH-FUZZ-003"),
     ("metahuman", "leak-to-other-session", "MH-FUZZ-003"),
+    ("evi", "close-on-bad-message", "EVI-FUZZ-002"),
+    ("evi", "metadata-not-first", "EVI-FUZZ-003"),
 ]
+# Protocols whose built-in profile cannot reach the reference (EVI's names no credentials):
+# their cells and replays use what a user of the reference writes, its embedded values.
+EMBEDDED_PROFILE = {"evi"}
 
 
 def fuzz(tmp_path: Path, *args: str) -> Run:
@@ -55,9 +60,9 @@ def fuzz(tmp_path: Path, *args: str) -> Run:
     return Run(done.returncode, done.stdout, done.stderr, report_dir)
 
 
-def replay(finding: Path, url: str) -> subprocess.CompletedProcess[str]:
+def replay(finding: Path, url: str, *profile: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "conformance", "replay", str(finding), "--url", url],
+        [sys.executable, "-m", "conformance", "replay", str(finding), "--url", url, *profile],
         capture_output=True,
         text=True,
         timeout=120,
@@ -84,10 +89,14 @@ def _found(root: Path, key: str) -> Replays:
     faulty = EmbeddedServer.reference(protocol, [fault])
     clean = EmbeddedServer.reference(protocol)
     url, clean_url = faulty.start(), clean.start()
+    profile: list[str] = []
+    if protocol in EMBEDDED_PROFILE:
+        values = protocols.plugin(protocol).embedded_profile()
+        profile = ["--profile", str(write_profile(root / "profile.yaml", protocol, values))]
     try:
-        run = fuzz(root, "--protocol", protocol, "--url", url, "--case", case)
+        run = fuzz(root, "--protocol", protocol, "--url", url, "--case", case, *profile)
         finding = run.report_dir / "findings" / f"{case}.json"
-        return run, replay(finding, url), replay(finding, clean_url)
+        return run, replay(finding, url, *profile), replay(finding, clean_url, *profile)
     finally:
         faulty.stop()
         clean.stop()

@@ -24,6 +24,7 @@ from conformance.engine.transcript import WireEvent
 from conformance.fixtures import clip
 from conformance.fuzz.findings import Step
 from conformance.fuzz.judgement import Judgement, broken, lenient, observed
+from conformance.fuzz.values import JSON, NOT_OBJECTS, is_base64
 from conformance.protocols.chatmode.client import ANSWERS, ChatClient
 from conformance.transports.base import TransportError
 from conformance.transports.websocket import WebSocketPeer
@@ -102,13 +103,6 @@ def positive_steps(voice_formats: tuple[str, ...] = ("wav", "webm")) -> st.Searc
     return st.one_of(texts, voices)
 
 
-_JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
-    ),
-    max_leaves=8,
-)
 _TYPES: dict[str, st.SearchStrategy[Any]] = {
     "string": st.text(max_size=8),
     "boolean": st.booleans(),
@@ -143,14 +137,6 @@ def _eight_khz(speech: bytes | None) -> bytes:
     return audio.encode(segment.set_frame_rate(8000).set_channels(1), "wav")
 
 
-def _is_base64(text: str) -> bool:
-    try:
-        base64.b64decode(text, validate=True)
-    except ValueError:
-        return False
-    return True
-
-
 def negative_steps(
     base_text: Mapping[str, Any], speech: bytes | None = None
 ) -> st.SearchStrategy[Step]:
@@ -169,7 +155,7 @@ def negative_steps(
 
     def wrong_type(name: str) -> st.SearchStrategy[Step]:
         right = str if name in _STRINGS else bool
-        values = _JSON.filter(lambda v: not isinstance(v, right))
+        values = JSON.filter(lambda v: not isinstance(v, right))
         return values.map(
             lambda v: step(f"a text message with {name} = {v!r}", changed(text, **{name: v}))
         )
@@ -217,21 +203,14 @@ def negative_steps(
                 f"a text message whose request is {d} levels deep", changed(text, request=_deep(d))
             )
         ),
-        st.one_of(
-            st.lists(_JSON, max_size=4),
-            st.integers(),
-            st.floats(allow_nan=False, allow_infinity=False),
-            st.text(max_size=30),
-            st.booleans(),
-            st.none(),
-        ).map(lambda v: step(f"the JSON {v!r} (not an object)", v)),
+        NOT_OBJECTS.map(lambda v: step(f"the JSON {v!r} (not an object)", v)),
         st.text(min_size=1, max_size=40)
         .filter(lambda t: not _parses(t))
         .map(lambda t: step(f"the text {t!r} (not JSON)", t, event="raw")),
         # voice
         st.just(step("a voice message without file_base64_data", voice)),
         st.text(min_size=1, max_size=40)
-        .filter(lambda t: not _is_base64(t))
+        .filter(lambda t: not is_base64(t))
         .map(
             lambda t: step(
                 f"a voice message whose file_base64_data is {t!r} (not base64)",

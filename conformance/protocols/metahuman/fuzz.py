@@ -17,6 +17,7 @@ from conformance.engine.context import Env
 from conformance.engine.transcript import WireEvent
 from conformance.fuzz.findings import Step
 from conformance.fuzz.judgement import Judgement, broken, lenient, observed, worst
+from conformance.fuzz.values import JSON, is_base64
 from conformance.protocols.metahuman.client import MetaHumanClient
 from conformance.protocols.metahuman.events import Event, Role
 from conformance.transports.socketio import SocketIOPeer, TransportError
@@ -59,15 +60,6 @@ def positive_steps() -> st.SearchStrategy[Step]:
         )
     )
     return st.one_of(updates, chunks)
-
-
-_JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
-    ),
-    max_leaves=8,
-)
 
 
 def _paths(value: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -175,7 +167,7 @@ def negative_steps(base: Mapping[str, Any]) -> st.SearchStrategy[Step]:
             )
         ),
         st.sampled_from([("STT",), ("LLM",), ("TTS",)]).flatmap(
-            lambda p: _JSON.filter(lambda v: not isinstance(v, dict)).map(
+            lambda p: JSON.filter(lambda v: not isinstance(v, dict)).map(
                 lambda v: step(f"session.update with {p[0]} = {v!r}", _set(update, p, v))
             )
         ),
@@ -190,19 +182,19 @@ def negative_steps(base: Mapping[str, Any]) -> st.SearchStrategy[Step]:
                 f"session.update with STT {d} levels deep", _set(update, ("STT",), _deep(d))
             )
         ),
-        _JSON.filter(lambda v: not isinstance(v, dict)).map(
+        JSON.filter(lambda v: not isinstance(v, dict)).map(
             lambda v: step(f"session.update with payload {v!r}", v)
         ),
         st.just(step("session.update with no payload")),
         # chunks
         st.text(min_size=1, max_size=40)
-        .filter(lambda t: not _is_base64(t))
+        .filter(lambda t: not is_base64(t))
         .map(
             lambda t: step(
                 f"input.buffer.append of {t!r} (not base64)", t, event=Event.INPUT_BUFFER_APPEND
             )
         ),
-        _JSON.filter(lambda v: not isinstance(v, str | bytes)).map(
+        JSON.filter(lambda v: not isinstance(v, str | bytes)).map(
             lambda v: step(
                 f"input.buffer.append of {v!r} (not a string)", v, event=Event.INPUT_BUFFER_APPEND
             )
@@ -255,14 +247,6 @@ def negative_steps(base: Mapping[str, Any]) -> st.SearchStrategy[Step]:
         .map(lambda e: step(f"an unknown event {e!r}", {"x": 1}, event=e)),
     ]
     return st.one_of(*mutations)
-
-
-def _is_base64(text: str) -> bool:
-    try:
-        base64.b64decode(text, validate=True)
-    except ValueError:
-        return False
-    return True
 
 
 # --- judging -------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Empathic Voice Interface chat (WebSocket, PROTOCOLS.md §3): client, cases, reference."""

@@ -1,0 +1,1 @@
+"""The reference EVI server: `server.reference_app`, its faults and variants (ARCHITECTURE.md)."""
