@@ -143,6 +143,33 @@ def _parser() -> argparse.ArgumentParser:
     replaying.add_argument("--url", help="the server (default: the finding's URL)")
     replaying.add_argument("--profile", type=Path, help="the target's profile")
 
+    loading = commands.add_parser(
+        "load",
+        help="run many concurrent sessions, every turn judged, against latency SLOs",
+        description="Run N concurrent scripted sessions (default: against the embedded "
+        "server), judge every turn with the catalogue's per-turn cases, and write load.json, "
+        "load-junit.xml and load.html. Exit 1 on a broken MUST clause or a breached SLO.",
+    )
+    loading.add_argument("--url", help="the server under load; none: start the embedded server")
+    loading.add_argument("--protocol", help=f"one of {', '.join(protocols.names())}")
+    loading.add_argument("--profile", type=Path, help="the target's profile (YAML, with `slo`)")
+    loading.add_argument("--sessions", type=int, default=10, help="default %(default)s")
+    loading.add_argument(
+        "--spawn-rate",
+        type=float,
+        default=10.0,
+        help="sessions started a second (default %(default)g)",
+    )
+    length = loading.add_mutually_exclusive_group()
+    length.add_argument("--duration", type=float, metavar="S", help="seconds (default 60)")
+    length.add_argument("--turns", type=int, metavar="T", help="turns per session, then stop")
+    loading.add_argument(
+        "--wait", type=float, default=0.0, metavar="S", help="a session's pause between turns"
+    )
+    loading.add_argument(
+        "--report-dir", type=Path, default=Path("reports"), help="default %(default)s"
+    )
+
     listing = commands.add_parser("list", help="print the case catalogue without running it")
     listing.add_argument("--protocol", default="metahuman", choices=protocols.names())
     return parser
@@ -304,6 +331,52 @@ def _builtin_profile_path(protocol: str) -> Path:
     return Path(__file__).parent / "protocols" / protocol / "profile.yaml"
 
 
+def _load(args: argparse.Namespace) -> int:
+    from conformance.load.command import LoadRequest, LoadUsageError, run_load
+    from conformance.load.runner import LoadOptions
+
+    for flag, value, least in (
+        ("--sessions", args.sessions, 1),
+        ("--spawn-rate", args.spawn_rate, 1e-9),
+        ("--duration", args.duration, 1e-9),
+        ("--turns", args.turns, 1),
+        ("--wait", args.wait, 0),
+    ):
+        if value is not None and value < least:
+            raise UsageError(f"{flag} must be {'positive' if least else 'at least 0'}, not {value}")
+    rerun = ["conformance", "load"]
+    for flag, value in (
+        ("--url", args.url),
+        ("--protocol", args.protocol),
+        ("--profile", args.profile),
+        ("--sessions", args.sessions),
+        ("--spawn-rate", args.spawn_rate),
+        ("--duration", args.duration),
+        ("--turns", args.turns),
+        ("--wait", args.wait or None),
+    ):
+        if value is not None:
+            rerun += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+    request = LoadRequest(
+        url=args.url,
+        protocol=args.protocol,
+        profile=args.profile,
+        options=LoadOptions(
+            sessions=args.sessions,
+            spawn_rate=args.spawn_rate,
+            duration_s=None if args.turns else (args.duration or 60.0),
+            turns=args.turns,
+            wait_s=args.wait,
+        ),
+        report_dir=args.report_dir,
+        command=shlex.join(rerun),
+    )
+    try:
+        return run_load(request)
+    except LoadUsageError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _list(args: argparse.Namespace) -> int:
     for case in protocols.plugin(args.protocol).catalogue():
         print(f"{case.id:<38} {case.level.value:<6} {case.area:<22} {case.clause}")
@@ -319,6 +392,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "replay":
             return _replay(args)
+        if args.command == "load":
+            return _load(args)
         if args.command == "list":
             return _list(args)
     except UsageError as exc:

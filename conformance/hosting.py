@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 from collections.abc import AsyncIterator, Callable
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
-__all__ = ["running", "serve_until_stopped"]
+__all__ = ["reachable", "running", "serve_until_stopped"]
 
 
 @contextlib.asynccontextmanager
@@ -40,3 +42,16 @@ async def serve_until_stopped(
     async with running(app, host, port) as url:
         on_ready(url)
         await stop.wait()
+
+
+def reachable(url: str, timeout: float) -> str | None:
+    """None when a TCP connection to the URL's host and port succeeds, else why not."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return f"{url} is not a URL with a host"
+    port = parts.port or (443 if parts.scheme in ("https", "wss") else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            return None
+    except OSError as exc:
+        return f"cannot reach {parts.hostname}:{port}: {exc.strerror or exc}"

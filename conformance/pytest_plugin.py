@@ -11,13 +11,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shlex
-import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import settings
@@ -37,6 +35,7 @@ from conformance.engine.model import (
     verdict_for,
 )
 from conformance.engine.transcript import summarize
+from conformance.hosting import reachable
 from conformance.profiles import Profile, ProfileError, load_profile, profile_protocol
 from conformance.reports import build_report, write_html, write_json
 from conformance.transports.socketio import TransportError
@@ -119,19 +118,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-command", default="", help=argparse.SUPPRESS)
 
 
-def _reachable(url: str, timeout: float) -> str | None:
-    """None when a TCP connection to the URL's host and port succeeds, else why not."""
-    parts = urlsplit(url)
-    if not parts.hostname:
-        return f"{url} is not a URL with a host"
-    port = parts.port or (443 if parts.scheme in ("https", "wss") else 80)
-    try:
-        with socket.create_connection((parts.hostname, port), timeout=timeout):
-            return None
-    except OSError as exc:
-        return f"cannot reach {parts.hostname}:{port}: {exc.strerror or exc}"
-
-
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance_case(id): a case of the conformance catalogue")
     if not _active(config):
@@ -156,7 +142,7 @@ def pytest_configure(config: pytest.Config) -> None:
         embedded = EmbeddedServer.reference(profile.protocol)
         url = embedded.start()
     else:
-        problem = _reachable(url, profile.timeout("connect"))
+        problem = reachable(url, profile.timeout("connect"))
         if problem is not None:
             raise pytest.UsageError(f"unreachable target: {problem}")
     report_dir = Path(config.getoption("conformance_report_dir"))

@@ -20,6 +20,7 @@ from conformance.profiles import ProtocolProfile
 if TYPE_CHECKING:
     from conformance.engine.context import Env
     from conformance.fuzz.findings import Finding
+    from conformance.load.model import LoadScript
 
 __all__ = [
     "FaultInfo",
@@ -89,6 +90,9 @@ class ProtocolPlugin:
     # what `conformance fuzz` runs, and how a saved finding is replayed (None: fixed)
     fuzz_catalogue: Callable[[], Sequence[Case]]
     replay: Callable[[Finding, Env], Awaitable[str | None]]
+    # what `conformance load` and the Locust users play: the scripted session and turn, judged
+    # by the catalogue's own per-turn cases (conformance/load/model.py)
+    load_script: Callable[[], LoadScript]
 
 
 @cache

@@ -23,7 +23,7 @@ from typing import Any
 from conformance.reports.html_assets import SCRIPT, STYLE, VERDICT_COLOURS
 from conformance.reports.html_svg import latency_chart, timeline
 
-__all__ = ["AUDIO_MIME_TYPES", "REPORT_HTML_FILENAME", "render_html", "write_html"]
+__all__ = ["AUDIO_MIME_TYPES", "REPORT_HTML_FILENAME", "render_html", "transcript", "write_html"]
 
 REPORT_HTML_FILENAME = "report.html"
 AUDIO_MIME_TYPES: dict[str, str] = {
@@ -188,7 +188,7 @@ def _case(case: Mapping[str, Any], anchor: str, directory: Path) -> str:
     chart = latency_chart(case.get("latencies_ms") or {})
     if chart:
         parts.append(f"<h4>latencies</h4>{chart}")
-    parts.append(_transcript(case.get("transcript") or [], anchor))
+    parts.append(transcript(case.get("transcript") or [], anchor))
     audio: Sequence[Mapping[str, Any]] = case.get("audio") or []
     if audio:
         # Scenarios are shared by many cases: each file is embedded once, in "Audio".
@@ -204,7 +204,7 @@ def _case(case: Mapping[str, Any], anchor: str, directory: Path) -> str:
     )
 
 
-def _transcript(events: Sequence[Mapping[str, Any]], anchor: str) -> str:
+def transcript(events: Sequence[Mapping[str, Any]], anchor: str) -> str:
     if not events:
         return '<h4>timeline</h4><p class="none">no events recorded</p>'
     row_ids = [f"{anchor}-ev{index}" for index in range(len(events))]

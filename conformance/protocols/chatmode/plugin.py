@@ -10,6 +10,7 @@ from aiohttp import web
 from conformance.engine.context import Env
 from conformance.engine.model import Case
 from conformance.fuzz.findings import Finding
+from conformance.load.model import LoadScript
 from conformance.protocols import FaultInfo, ProtocolPlugin, VariantInfo, packaged
 
 __all__ = ["KILL_MATRIX", "PLUGIN", "SIGNING_KEY"]
@@ -50,6 +51,12 @@ def _fuzz_catalogue() -> Sequence[Case]:
     return list(FUZZ_CATALOGUE)
 
 
+def _load_script() -> LoadScript:
+    from conformance.protocols.chatmode.load import SCRIPT
+
+    return SCRIPT
+
+
 async def _replay(finding: Finding, env: Env) -> str | None:
     from conformance.protocols.chatmode.fuzzcases import replay
 
@@ -87,4 +94,5 @@ PLUGIN = ProtocolPlugin(
     kill_matrix=lambda: KILL_MATRIX,
     fuzz_catalogue=_fuzz_catalogue,
     replay=_replay,
+    load_script=_load_script,
 )

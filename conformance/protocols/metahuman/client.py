@@ -22,7 +22,7 @@ from conformance.profiles import merge
 from conformance.protocols.metahuman.events import Event, Role
 from conformance.transports.socketio import Refused, SocketIOPeer, TransportError
 
-__all__ = ["Connection", "MetaHumanClient", "Mode", "Turn", "delta_id", "run_turn"]
+__all__ = ["Connection", "MetaHumanClient", "Mode", "Turn", "delta_id", "play_turn", "run_turn"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -277,48 +277,58 @@ async def run_turn(env: Env, mode: Mode, **sections: Mapping[str, Any]) -> Turn:
                 turn.receiver_refusal = joined.refusal
                 turn.missing.append("the Receiver's join")
             turn.receiver = joined.peer
-        turn.chunks = await client.append(turn.sender)
-        turn.commit_at = time.monotonic() - env.recorder.transcript.started
-        heard = len(turn.receiver.received) if turn.receiver is not None else 0
-        await turn.sender.emit(Event.INPUT_BUFFER_COMMIT)
-        started = time.monotonic()
-        try:
-            turn.transcribed = await turn.sender.wait_for(
-                Event.REQUEST_TRANSCRIBE_DONE, env.timeout("transcription")
-            )
-        except TimeoutError:
-            turn.missing.append(Event.REQUEST_TRANSCRIBE_DONE)
-        elapsed = time.monotonic() - started
+        await play_turn(env, client, turn)
         if turn.receiver is None:
             return turn
-        stall = env.timeout("stall")
-        try:
-            # A stream that stops ends the wait after timeouts.stall of silence, so the cases
-            # judge what arrived without waiting out timeouts.turn: before the first delta the
-            # gap runs only once the first audio is overdue (timeouts.first_audio), then
-            # between deltas.
-            await turn.receiver.wait_for(
-                Event.RESPONSE_AUDIO_DELTA,
-                max(0.1, env.timeout("turn") - elapsed),
-                after=heard,
-                stall=stall,
-                not_before=max(0.0, env.timeout("first_audio") + stall - elapsed),
-            )
-            await turn.receiver.wait_for(
-                _is_done,
-                max(0.1, env.timeout("turn") - (time.monotonic() - started)),
-                after=heard,
-                stall=stall,
-            )
-            turn.deltas_done = True
-            await asyncio.sleep(min(0.1, env.timeout("silence")))  # stragglers after `done`
-        except TimeoutError:
-            # Before timeouts.turn ran out, only a stall (timeouts.stall of silence) ends it.
-            turn.stalled = time.monotonic() - started < env.timeout("turn")
-            turn.missing.append(f"{Event.RESPONSE_AUDIO_DELTA} with done true")
         _measure(env, turn)
         _keep_audio(env, turn)
     return turn
+
+
+async def play_turn(env: Env, client: MetaHumanClient, turn: Turn) -> None:
+    """Stream the fixture speech, commit, and wait for the transcription and the whole answer:
+    the part of a turn that load mode repeats on a configured session's open sockets."""
+    if turn.sender is None:
+        raise HarnessError("a turn needs its Sender's socket")
+    turn.chunks = await client.append(turn.sender)
+    turn.commit_at = time.monotonic() - env.recorder.transcript.started
+    heard = len(turn.receiver.received) if turn.receiver is not None else 0
+    await turn.sender.emit(Event.INPUT_BUFFER_COMMIT)
+    started = time.monotonic()
+    try:
+        turn.transcribed = await turn.sender.wait_for(
+            Event.REQUEST_TRANSCRIBE_DONE, env.timeout("transcription")
+        )
+    except TimeoutError:
+        turn.missing.append(Event.REQUEST_TRANSCRIBE_DONE)
+    elapsed = time.monotonic() - started
+    if turn.receiver is None:
+        return
+    stall = env.timeout("stall")
+    try:
+        # A stream that stops ends the wait after timeouts.stall of silence, so the cases
+        # judge what arrived without waiting out timeouts.turn: before the first delta the
+        # gap runs only once the first audio is overdue (timeouts.first_audio), then
+        # between deltas.
+        await turn.receiver.wait_for(
+            Event.RESPONSE_AUDIO_DELTA,
+            max(0.1, env.timeout("turn") - elapsed),
+            after=heard,
+            stall=stall,
+            not_before=max(0.0, env.timeout("first_audio") + stall - elapsed),
+        )
+        await turn.receiver.wait_for(
+            _is_done,
+            max(0.1, env.timeout("turn") - (time.monotonic() - started)),
+            after=heard,
+            stall=stall,
+        )
+        turn.deltas_done = True
+        await asyncio.sleep(min(0.1, env.timeout("silence")))  # stragglers after `done`
+    except TimeoutError:
+        # Before timeouts.turn ran out, only a stall (timeouts.stall of silence) ends it.
+        turn.stalled = time.monotonic() - started < env.timeout("turn")
+        turn.missing.append(f"{Event.RESPONSE_AUDIO_DELTA} with done true")
 
 
 def _measure(env: Env, turn: Turn) -> None:

@@ -8,6 +8,7 @@ from conformance import schemas
 from conformance.engine.catalogue import Catalogue, Variant
 from conformance.engine.context import CaseContext
 from conformance.engine.transcript import WireEvent, summarize
+from conformance.profiles import Profile
 from conformance.protocols.metahuman.client import Mode, Turn, run_turn
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "base_turn",
     "joined",
     "mode_variants",
+    "offered",
     "shown",
     "turn",
     "valid",
@@ -75,15 +77,20 @@ async def turn(ctx: CaseContext, mode: Mode) -> Turn:
     return await ctx.scenario(f"turn[{mode.label}]", lambda env: run_turn(env, mode))
 
 
+def offered(profile: Profile, mode: Mode) -> bool:
+    """The profile's capabilities offer the TTS mode."""
+    capabilities = profile.section("capabilities")
+    return (
+        mode.response_type in capabilities.get("response_types", [])
+        and mode.is_base64 in capabilities.get("is_base64", [])
+        and mode.is_ordered in capabilities.get("is_ordered", [])
+    )
+
+
 async def base_turn(ctx: CaseContext) -> Turn:
     """The turn in the first mode the profile offers."""
-    capabilities = ctx.profile.section("capabilities")
     for mode in MODES:
-        if (
-            mode.response_type in capabilities.get("response_types", [])
-            and mode.is_base64 in capabilities.get("is_base64", [])
-            and mode.is_ordered in capabilities.get("is_ordered", [])
-        ):
+        if offered(ctx.profile, mode):
             return await turn(ctx, mode)
     ctx.unsupported("the profile's capabilities offer no TTS mode")
 

@@ -324,3 +324,34 @@ ACCEPT_UNKNOWN_RECEIVER = FAULTS.add(
     "CONNECT_ERROR `{message, data}`",
     source="PROTOCOLS.md §1 transport [default]",
 )
+
+# --- under load: defects only concurrency shows (caught by `conformance load`, passed by a
+# single-session `conformance run`; protocols/metahuman/load.py LOAD_KILL_MATRIX) -----------
+# More open sessions than this and the defects below begin: a conformance run never has more
+# than three open at once.
+LOAD_BOUND = 4
+LOAD_DELAY_S = 1.0  # latency-grows-with-sessions: the delay per open session over the bound
+SHARED_INPUT_BUFFER = FAULTS.add(
+    "shared-input-buffer",
+    f"input buffers come from a pool of {LOAD_BOUND}: a session opened while {LOAD_BOUND} or "
+    "more are open shares the buffer of an open one, emptied only when a turn on it ends, so the "
+    "audio of two sessions mixes and one turn's end empties the other's buffer",
+    clause="a session's input buffer holds the audio its own Sender appended; "
+    "`input.buffer.initialized` announces its first chunk and its commit is transcribed",
+    source="seed 000 input.buffer.initialized, request.transcribe.done; PROTOCOLS.md §1 "
+    "operations 3-6",
+)
+DELTAS_ACROSS_SESSIONS = FAULTS.add(
+    "deltas-across-sessions",
+    "one server-wide 'current response' routes the deltas: while responses of several sessions "
+    "are under way, each delta goes to the session whose response began last",
+    clause="a response goes to the Receivers of its own session and no other",
+    source="PROTOCOLS.md §1 transport [default] (a Receiver joins a session by sessionId)",
+)
+LATENCY_GROWS_WITH_SESSIONS = FAULTS.add(
+    "latency-grows-with-sessions",
+    f"each open session over {LOAD_BOUND} holds back the first audio delta of every response "
+    f"by {LOAD_DELAY_S:g} s more",
+    clause="the first `response.audio.delta` arrives within the profile's audio timeout",
+    source="profile timeouts (PROTOCOLS.md §1 transport [default])",
+)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import dataclasses
 import functools
 import logging
@@ -128,6 +129,10 @@ class ReferenceServer:
         self.peers: dict[str, _Peer] = {}
         # Sessions killed by the session-crash-on-invalid-base64 fault; empty without it.
         self.crashed: set[str] = set()
+        # The session whose response began last: where deltas-across-sessions sends deltas.
+        self.responding: Session | None = None
+        # The ids of the input buffers shared-input-buffer shares; empty without it.
+        self.pooled: set[int] = set()
         # Headroom over the chunk limit, so an oversized chunk reaches the handler and gets
         # PAYLOAD_TOO_LARGE instead of Engine.IO closing the connection.
         self.sio = socketio.AsyncServer(
@@ -284,6 +289,10 @@ class ReferenceServer:
         if peer.session is None:
             peer.session = Session(config=config, sender=sid)
             peer.session.buffer.limits = self.limits
+            if self.faults.active(f.SHARED_INPUT_BUFFER) and len(self.sessions) >= f.LOAD_BOUND:
+                pooled = list(self.sessions.values())[len(self.sessions) % f.LOAD_BOUND]
+                peer.session.buffer = pooled.buffer
+                self.pooled.add(id(pooled.buffer))
             self.sessions[peer.session.id] = peer.session
             if peer.role is None:
                 peer.session.receivers.add(sid)
@@ -321,15 +330,22 @@ class ReferenceServer:
 
     async def _commit(self, sid: str, peer: _Peer, *args: Any) -> None:
         session = _configured(peer)
+        # shared-input-buffer: a pooled buffer is emptied only when its turn ends.
+        pooled = id(session.buffer) in self.pooled
         try:
-            data = session.buffer.take()
+            data = session.buffer.peek() if pooled else session.buffer.take()
         except CustomError as error:
             if error.kind is EMPTY_BUFFER and self.faults.active(f.NO_ERROR_ON_EMPTY_COMMIT):
                 return
             raise
         config = session.config  # the turn keeps the config it was committed with
-        async with session.turn_lock:
-            await self._turn(sid, session, config, data)
+        try:
+            async with session.turn_lock:
+                await self._turn(sid, session, config, data)
+        finally:
+            if pooled:
+                with contextlib.suppress(CustomError):  # another turn emptied it already
+                    session.buffer.take()
 
     # --- a turn: STT -> LLM -> TTS ----------------------------------------------------------
 
@@ -351,6 +367,7 @@ class ReferenceServer:
             raise CustomError(AUDIO_NOT_DECODABLE, str(exc)) from None
         except ProviderError as exc:
             raise CustomError(PROVIDER_FAILURE, str(exc)) from None
+        self.responding = session
         await self._respond(session, Event.RESPONSE_TEXT, {"text": answer})
 
         tts = config.tts
@@ -385,6 +402,9 @@ class ReferenceServer:
             )
             if index == 0 and self.faults.active(f.SLOW_FIRST_AUDIO):
                 await asyncio.sleep(self.slow_first_audio_s)
+            if index == 0 and self.faults.active(f.LATENCY_GROWS_WITH_SESSIONS):
+                over = max(0, len(self.sessions) - f.LOAD_BOUND)
+                await asyncio.sleep(f.LOAD_DELAY_S * over)
             await self._respond(session, Event.RESPONSE_AUDIO_DELTA, payload)
 
     def _synthesizer(
@@ -423,6 +443,8 @@ class ReferenceServer:
 
     async def _respond(self, session: Session, event: Event, payload: dict[str, Any]) -> None:
         """Send a response event to the Receivers of the session, and no one else."""
+        if event is Event.RESPONSE_AUDIO_DELTA and self.faults.active(f.DELTAS_ACROSS_SESSIONS):
+            session = self.responding or session
         if self.faults.active(f.LEAK_TO_OTHER_SESSION):
             for other in list(self.sessions.values()):
                 await self._emit(event, payload, other.id)

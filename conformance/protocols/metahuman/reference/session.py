@@ -74,11 +74,15 @@ class InputBuffer:
         self._size += len(data)
         return first
 
-    def take(self) -> bytes:
-        """The committed audio; the buffer starts afresh."""
+    def peek(self) -> bytes:
+        """The committed audio, left in the buffer (the shared-input-buffer fault reads so)."""
         if not self._chunks:
             raise CustomError(EMPTY_BUFFER, "commit with no chunk appended since the last commit")
-        data = b"".join(self._chunks)
+        return b"".join(self._chunks)
+
+    def take(self) -> bytes:
+        """The committed audio; the buffer starts afresh."""
+        data = self.peek()
         self._chunks.clear()
         self._size = 0
         return data
