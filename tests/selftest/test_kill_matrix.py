@@ -1,14 +1,17 @@
 """Proof that the checks can fail: every fault of the reference server makes a case FAILED.
 
 The matrix (fault -> the cases that must catch it) is the protocol plug-in's KILL_MATRIX, and
-the README shows it. Each fault gets the whole catalogue, not only its catching cases, so a
-hang or a slow failure anywhere shows here; the runs go two at a time (both cores). The
-profile is what a user of the reference writes: its embedded values (errorIds, the expired
-token it signed), since the faulty server is the reference with one defect.
+the README shows it. In CI each fault gets its catching cases (`--case`), which keeps three
+catalogues' matrices within CI's budget; `CONFORMANCE_KILL_MATRIX=full` gives each fault the
+whole catalogue, so that a hang or a slow failure anywhere shows too (on demand: about three
+times as long). Hangs on hostile servers are test_bad_input.py's. The profile is what a user of
+the reference writes: its embedded values (errorIds, the expired token it signed), since the
+faulty server is the reference with one defect.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,7 @@ MATRIX = [
     # Faults only concurrency shows: load mode's matrix (tests/selftest/test_load_faults.py).
     if fault not in protocols.plugin(name).load_script().kill_matrix
 ]
+FULL = os.environ.get("CONFORMANCE_KILL_MATRIX") == "full"
 # A guard that each run ended on its own (most end well within a minute), not a speed test.
 ENDED_ON_ITS_OWN_S = 180
 
@@ -63,6 +67,8 @@ def _cell(root: Path, key: str) -> tuple[Run, ...]:
         values = merge(plugin.embedded_profile(), overrides)
         profile = write_profile(root / "profile.yaml", protocol, values)
         args = ["--protocol", protocol, "--url", url, "--profile", str(profile)]
+        if not FULL:
+            args += [f"--case={glob}" for glob in plugin.kill_matrix()[fault]]
         return (conformance(root, *args, timeout=ENDED_ON_ITS_OWN_S),)
     finally:
         server.stop()
@@ -90,5 +96,6 @@ def test_fault_is_caught(key: str, matrices: Matrices) -> None:
     assert caught, f"{fault} caught by none of {catching}: {verdicts}\n{run.stdout[-2000:]}"
     assert run.code == (1 if "FAILED" in verdicts.values() else 0)
     assert run.report["summary"]["ERROR"] == 0, run.stdout[-2000:]
-    assert len(verdicts) == len(protocols.plugin(protocol).catalogue())
+    if FULL:
+        assert len(verdicts) == len(protocols.plugin(protocol).catalogue())
     assert (run.report_dir / "report.html").exists()
