@@ -77,7 +77,11 @@ def _parser() -> argparse.ArgumentParser:
         choices=protocols.names(),
         help="the protocol served (default %(default)s)",
     )
-    serve.add_argument("--path", default="socket.io", help="Socket.IO path (default %(default)s)")
+    serve.add_argument(
+        "--path",
+        help="the socket's path (MetaHuman: the Socket.IO path, default socket.io; EVI: the chat "
+        "socket, default /v0/evi/chat)",
+    )
     serve.add_argument("--namespace", default="/", help="Socket.IO namespace (default %(default)s)")
     serve.add_argument("--token", help="require this `token` in the handshake auth payload")
     serve.add_argument(
@@ -201,7 +205,7 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     plugin = protocols.plugin(args.protocol)
     options = {
-        "path": args.path,
+        **({"path": args.path} if args.path else {}),
         "namespace": args.namespace,
         "token": args.token,
         "tts_format": args.tts_format,

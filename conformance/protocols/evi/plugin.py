@@ -66,18 +66,13 @@ def _variants() -> Mapping[str, VariantInfo]:
 
 
 # The serve options the reference takes (reference_app's docstring).
-_OPTIONS = ("variants", "api_key", "access_token", "configs_path", "pace")
+_OPTIONS = ("variants", "path", "api_key", "access_token", "configs_path", "pace")
 
 
 def _reference_app(faults: Sequence[str], options: Mapping[str, Any]) -> web.Application:
     from conformance.protocols.evi.reference.server import reference_app
 
     kept = {k: v for k, v in options.items() if k in _OPTIONS}
-    # `conformance serve` passes its MetaHuman flags to every protocol: --path is the chat
-    # socket's only when absolute (its default, "socket.io", is MetaHuman's Engine.IO path).
-    path = options.get("path")
-    if isinstance(path, str) and path.startswith("/"):
-        kept["path"] = path
     return reference_app(faults, kept)
 
 
