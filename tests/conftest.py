@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import copy
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
@@ -19,6 +20,7 @@ from conformance.protocols.metahuman.reference.providers import Providers
 from conformance.protocols.metahuman.reference.server import ReferenceServer
 from conformance.protocols.metahuman.reference.variants import VARIANTS, ActiveVariants
 from conformance.transports.socketio import SocketIOPeer
+from tests.selftest.conftest import Matrices
 
 # The seed's own session.update example (seed 001, from the AsyncAPI document), with a real
 # voice, speed 1 and ordered deltas.
@@ -118,3 +120,37 @@ async def peer() -> AsyncIterator[PeerFactory]:
     yield connect
     for made in peers:
         await made.close()
+
+
+# --- the selftests' matrix cells --------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def matrices(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Matrices]:
+    runs = Matrices()
+    for item in request.session.items:
+        cell = getattr(getattr(item, "module", None), "MATRIX_CELL", None)
+        params = getattr(item, "callspec", None)
+        if cell is None or params is None or "key" not in params.params:
+            continue
+        key = str(params.params["key"])
+        module = item.module.__name__  # type: ignore[attr-defined]
+        root = tmp_path_factory.getbasetemp() / module.rsplit(".", 1)[-1] / key.replace(":", "-")
+
+        def run(cell: Callable[[Path, str], Any] = cell, root: Path = root, key: str = key) -> Any:
+            root.mkdir(parents=True, exist_ok=True)
+            return cell(root, key)
+
+        runs.submit(module, key, run)
+    yield runs
+    runs.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _matrix_cells_from_the_start(request: pytest.FixtureRequest) -> None:
+    """Start the selected matrix cells with the session, not at the first selftest: they mostly
+    wait on servers, so they overlap the unit and e2e tests instead of following them."""
+    if any(getattr(getattr(i, "module", None), "MATRIX_CELL", None) for i in request.session.items):
+        request.getfixturevalue("matrices")

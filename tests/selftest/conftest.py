@@ -116,26 +116,3 @@ class Matrices:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
-
-
-@pytest.fixture(scope="session")
-def matrices(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Matrices]:
-    runs = Matrices()
-    for item in request.session.items:
-        cell = getattr(getattr(item, "module", None), "MATRIX_CELL", None)
-        params = getattr(item, "callspec", None)
-        if cell is None or params is None or "key" not in params.params:
-            continue
-        key = str(params.params["key"])
-        module = item.module.__name__  # type: ignore[attr-defined]
-        root = tmp_path_factory.getbasetemp() / module.rsplit(".", 1)[-1] / key.replace(":", "-")
-
-        def run(cell: Callable[[Path, str], Any] = cell, root: Path = root, key: str = key) -> Any:
-            root.mkdir(parents=True, exist_ok=True)
-            return cell(root, key)
-
-        runs.submit(module, key, run)
-    yield runs
-    runs.close()
