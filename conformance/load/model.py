@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from conformance.engine.context import Env, Recorder
 from conformance.engine.model import Case, Level
 from conformance.engine.transcript import Transcript
+from conformance.profiles import Profile
 
 if TYPE_CHECKING:
     from conformance.transports.base import Mailbox
@@ -51,6 +52,9 @@ class Played:
     cases: Sequence[Case]  # the catalogue's cases that judge this turn
     latencies_ms: Mapping[str, float]  # FIRST_AUDIO and TURN when they were measured, others
     transcript: Transcript  # this turn's wire log, every socket of the session
+    # the profile the session played with, when it gave itself its own values (the words it
+    # says, so that another session's are told apart); None: the run's profile
+    profile: Profile | None = None
 
 
 class LoadSession(Protocol):

@@ -69,5 +69,5 @@ async def play_turn(
         result.error = f"internal error: {type(exc).__name__}: {exc}"
         return result
     result.latencies_ms.update(played.latencies_ms)
-    await judge(played, result, url=url, profile=profile)
+    await judge(played, result, url=url, profile=played.profile or profile)
     return result

@@ -69,6 +69,21 @@ async def test_chatmode_sessions_judged_and_a_cross_user_leak_caught(tmp_path: P
         assert run.stats.judged >= 6 * 7
 
 
+async def test_evi_sessions_judged_and_a_cross_chat_leak_caught(tmp_path: Path) -> None:
+    """EVI: clean, every turn passes; with each transcript sent to every chat, EVI-ISO-001
+    (each session's user_input names it, so another's transcript shows)."""
+    plugin = protocols.plugin("evi")
+    for faults, expected in (([], set()), (["cross-chat-leak"], {"EVI-ISO-001"})):
+        async with running(plugin.reference_app(faults, {})) as url:
+            run = await _run("evi", url, 3, 2, tmp_path)
+        failed = {c for c, count in run.stats.clauses.items() if count.level.value == "MUST"}
+        assert run.stats.turns == 6
+        assert run.stats.errored == 0
+        # with the leak, a turn's first transcript may be another chat's: EVI-TXT-001 too
+        assert expected <= failed if faults else failed == set()
+        assert run.stats.judged >= 6 * 15
+
+
 @dataclass(frozen=True, slots=True)
 class Ran:
     code: int

@@ -3,19 +3,22 @@
 A session is one chat, kept open from turn to turn. Each turn is a user_input answered up to
 its assistant_end, then an assistant_input spoken up to its own: the values of the `text` and
 `assistant-input` exchanges, so the text-turn, turn-order, audio-output and assistant-input
-cases judge them unchanged.
+cases judge them unchanged. Each session's user_input names the session, so EVI-ISO-001 can
+tell another chat's transcript on this socket (during a turn, or between two) from its own.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from conformance.engine.catalogue import matches
 from conformance.engine.context import Env, Recorder
 from conformance.engine.model import Case
-from conformance.engine.transcript import Transcript
+from conformance.engine.transcript import Transcript, WireEvent
 from conformance.load.model import FIRST_AUDIO, TURN, LoadSession, Played
+from conformance.profiles import merge
 from conformance.protocols.evi.cases import ordered
 from conformance.protocols.evi.cases.common import (
     AssistantExchange,
@@ -23,12 +26,12 @@ from conformance.protocols.evi.cases.common import (
     prompt,
     scenario_values,
 )
-from conformance.protocols.evi.client import Chat, EviClient
+from conformance.protocols.evi.client import Chat, EviClient, fields, message_events
 from conformance.protocols.evi.events import Server
 
 __all__ = ["SCRIPT", "EviLoad"]
 
-_EVERY_TURN = ("EVI-TXT-*", "EVI-ORD-*", "EVI-OUT-*", "EVI-AIN-*")
+_EVERY_TURN = ("EVI-TXT-*", "EVI-ORD-*", "EVI-OUT-*", "EVI-AIN-*", "EVI-ISO-001")
 
 
 @dataclass(slots=True)
@@ -39,6 +42,8 @@ class _Session:
     chat: Chat
     cases: list[Case]
     turns: int = 0
+    between: list[WireEvent] = dataclasses.field(default_factory=list)
+    seen: int = 0  # how many of the socket's messages the last turn accounted for
 
     def _fresh(self) -> Env:
         """A new wire log for the turn: the socket records into it, its mailbox emptied."""
@@ -52,8 +57,19 @@ class _Session:
         self.client.env = env
         peer = self.chat.live
         peer.transcript = env.recorder.transcript
+        self.between = message_events(peer.received[self.seen :])  # nobody asked for these
         peer.received.clear()
         return env
+
+    def _foreign(self, events: Sequence[WireEvent]) -> list[WireEvent]:
+        """The transcripts of another chat's user_input among a turn's messages."""
+        mine = str(prompt(self.env, "text"))
+        return [
+            e
+            for e in events
+            if e.event == Server.USER_MESSAGE
+            and str(fields(fields(e.payload).get("message")).get("content", "")) != mine
+        ]
 
     async def turn(self) -> Played:
         self.turns += 1
@@ -65,10 +81,14 @@ class _Session:
             hit = text.of(kind)
             if hit:
                 latencies[key] = 1000 * (hit[0].at - text.sent_at)
+        heard = [*self.between, *self._foreign([*text.events, *said.events])]
+        self.seen = len(self.chat.live.received)
         return Played(
             scenarios=scenario_values(
                 {
-                    "text": TextExchange(chat=self.chat, bystander=self.chat, turn=text),
+                    "text": TextExchange(
+                        chat=self.chat, bystander=self.chat, turn=text, heard=heard
+                    ),
                     "assistant-input": AssistantExchange(
                         chat=self.chat, settings_reply=[], turn=said
                     ),
@@ -77,6 +97,7 @@ class _Session:
             cases=self.cases,
             latencies_ms=latencies,
             transcript=env.recorder.transcript,
+            profile=env.profile,
         )
 
     async def close(self) -> None:
@@ -91,13 +112,18 @@ class EviLoad:
 
     async def open(self, env: Env, name: str) -> LoadSession:
         cases = [c for c in ordered() if any(matches(c.id, g) for g in _EVERY_TURN)]
+        # The session's own words: another chat's transcript on this socket is then visible.
+        said = f"{prompt(env, 'text')} This is {name}."
+        data = merge(env.profile.data, {"prompts": {"text": said}})
+        env = dataclasses.replace(env, profile=dataclasses.replace(env.profile, data=data))
         client = EviClient(env)
         try:
             chat = await client.open(name)
         except BaseException:
             await client.__aexit__(None, None, None)
             raise
-        return _Session(env=env, name=name, client=client, chat=chat, cases=cases)
+        seen = len(chat.live.received)  # the chat_metadata that opened it
+        return _Session(env=env, name=name, client=client, chat=chat, cases=cases, seen=seen)
 
 
 SCRIPT = EviLoad()
