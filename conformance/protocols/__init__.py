@@ -26,6 +26,7 @@ __all__ = [
     "FaultInfo",
     "ProtocolPlugin",
     "VariantInfo",
+    "conventional",
     "names",
     "packaged",
     "plugin",
@@ -101,6 +102,42 @@ def packaged(package: str, name: str) -> Mapping[str, Any]:
     text = resources.files(package).joinpath(name).read_text(encoding="utf-8")
     loaded: Mapping[str, Any] = json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
     return loaded
+
+
+def conventional(
+    package: str,
+    *,
+    name: str,
+    title: str,
+    reference_app: Callable[[Sequence[str], Mapping[str, Any]], web.Application],
+    kill_matrix: Mapping[str, Sequence[str]],
+) -> ProtocolPlugin:
+    """The plug-in of a package laid out as ARCHITECTURE.md's recipe ("Adding a protocol"): each
+    entry is read from its file on first use, so importing a plug-in imports none of its cases,
+    reference server or fuzzers."""
+
+    def entry(module: str, attribute: str) -> Any:
+        return getattr(importlib.import_module(f"{package}.{module}"), attribute)
+
+    async def replay(finding: Finding, env: Env) -> str | None:
+        replayed: str | None = await entry("fuzzcases", "replay")(finding, env)
+        return replayed
+
+    return ProtocolPlugin(
+        name=name,
+        title=title,
+        builtin_profile=lambda: packaged(package, "profile.yaml"),
+        profile_schema=lambda: packaged(package, "profile.schema.json"),
+        catalogue=lambda: entry("cases", "ordered")(),
+        faults=lambda: entry("reference.faults", "FAULTS"),
+        reference_app=reference_app,
+        variants=lambda: entry("reference.variants", "VARIANTS"),
+        embedded_profile=lambda: packaged(package, "embedded.yaml"),
+        kill_matrix=lambda: kill_matrix,
+        fuzz_catalogue=lambda: list(entry("fuzzcases", "FUZZ_CATALOGUE")),
+        replay=replay,
+        load_script=lambda: entry("load", "SCRIPT"),
+    )
 
 
 def names() -> list[str]:

@@ -7,11 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from conformance.engine.context import Env
-from conformance.engine.model import Case
-from conformance.fuzz.findings import Finding
-from conformance.load.model import LoadScript
-from conformance.protocols import FaultInfo, ProtocolPlugin, VariantInfo, packaged
+from conformance.protocols import conventional
 
 __all__ = ["KILL_MATRIX", "PLUGIN"]
 
@@ -48,24 +44,6 @@ KILL_MATRIX: dict[str, list[str]] = {
 }
 
 
-def _catalogue() -> Sequence[Case]:
-    from conformance.protocols.metahuman.cases import ordered
-
-    return ordered()
-
-
-def _faults() -> Mapping[str, FaultInfo]:
-    from conformance.protocols.metahuman.reference.faults import FAULTS
-
-    return FAULTS
-
-
-def _variants() -> Mapping[str, VariantInfo]:
-    from conformance.protocols.metahuman.reference.variants import VARIANTS
-
-    return VARIANTS
-
-
 def _reference_app(faults: Sequence[str], options: Mapping[str, Any]) -> web.Application:
     from conformance.protocols.metahuman.reference.faults import FAULTS, ActiveFaults
     from conformance.protocols.metahuman.reference.providers import OfflineTextToSpeech, Providers
@@ -86,36 +64,10 @@ def _reference_app(faults: Sequence[str], options: Mapping[str, Any]) -> web.App
     return server.attach(web.Application())
 
 
-def _fuzz_catalogue() -> Sequence[Case]:
-    from conformance.protocols.metahuman.fuzzcases import FUZZ_CATALOGUE
-
-    return list(FUZZ_CATALOGUE)
-
-
-def _load_script() -> LoadScript:
-    from conformance.protocols.metahuman.load import SCRIPT
-
-    return SCRIPT
-
-
-async def _replay(finding: Finding, env: Env) -> str | None:
-    from conformance.protocols.metahuman.fuzzcases import replay
-
-    return await replay(finding, env)
-
-
-PLUGIN = ProtocolPlugin(
+PLUGIN = conventional(
+    __package__,
     name="metahuman",
     title="MetaHuman AI Chat 1.0.0 (Socket.IO)",
-    builtin_profile=lambda: packaged(__package__, "profile.yaml"),
-    profile_schema=lambda: packaged(__package__, "profile.schema.json"),
-    catalogue=_catalogue,
-    faults=_faults,
     reference_app=_reference_app,
-    variants=_variants,
-    embedded_profile=lambda: packaged(__package__, "embedded.yaml"),
-    kill_matrix=lambda: KILL_MATRIX,
-    fuzz_catalogue=_fuzz_catalogue,
-    replay=_replay,
-    load_script=_load_script,
+    kill_matrix=KILL_MATRIX,
 )
