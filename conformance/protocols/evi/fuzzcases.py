@@ -13,7 +13,7 @@ from conformance.protocols.evi.machine import machine
 __all__ = ["FUZZ_CATALOGUE", "replay"]
 
 FUZZ_CATALOGUE = Catalogue()
-READING = "PROTOCOLS.md general readings (after bad input); CONTRACT.md §11 errors"
+READING = "PROTOCOLS.md general readings (after bad input); asyncapi.yaml [default] errors"
 
 
 @FUZZ_CATALOGUE.case(
@@ -80,7 +80,7 @@ async def negative(ctx: CaseContext) -> None:
     "gets user_interruption and stops its audio; every message is well-formed.",
     level=Level.MUST,
     area="fuzz",
-    source="seed 003; PROTOCOLS.md §3; CONTRACT.md §1-10",
+    source="seed 003; PROTOCOLS.md §3; the suite's [default] readings (schemas/evi/asyncapi.yaml)",
 )
 async def stateful(ctx: CaseContext) -> None:
     await cases.fuzz_machine(ctx, machine)
