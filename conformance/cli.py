@@ -23,8 +23,7 @@ from conformance.engine.context import Env, Recorder
 from conformance.engine.model import HarnessError
 from conformance.fuzz.findings import Finding, load_finding
 from conformance.hosting import serve_until_stopped
-from conformance.profiles import Profile, ProfileError, load_profile, profile_protocol
-from conformance.transports.socketio import TransportError
+from conformance.target import Target, TargetError
 
 __all__ = ["main"]
 
@@ -231,12 +230,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    try:
-        profile = _profile(args.profile, args.protocol)
-    except ProfileError as exc:
-        raise UsageError(f"invalid profile: {exc}") from None
-    anchor = args.profile or _builtin_profile_path(profile.protocol)
-    rerun = ["conformance", "run"]
+    """`conformance run` and `conformance fuzz`: the target's catalogue through pytest."""
+    from conformance.pytest_plugin import RunOptions, run_catalogue
+
+    fuzzing = args.command == "fuzz"
+    rerun = ["conformance", args.command]
     for flag, value in (
         ("--url", args.url),
         ("--protocol", args.protocol),
@@ -246,50 +244,21 @@ def _run(args: argparse.Namespace) -> int:
             rerun += [flag, str(value)]
     if args.report_dir != Path("reports"):
         rerun += ["--report-dir", str(args.report_dir)]
-    pytest_args = [
-        str(anchor),
-        "-p",
-        "conformance.pytest_plugin",
-        "-c",
-        str(Path(__file__).with_name("run.ini")),
-        "--rootdir",
-        str(Path.cwd()),
-        "-o",
-        f"cache_dir={args.report_dir / '.cache'}",
-        "--junitxml",
-        str(args.report_dir / "junit.xml"),
-        "--conformance-report-dir",
-        str(args.report_dir),
-        "--conformance-command",
-        shlex.join(rerun),
-    ]
-    if args.url:
-        pytest_args += ["--conformance-url", args.url]
-    if args.protocol:
-        pytest_args += ["--conformance-protocol", args.protocol]
-    if getattr(args, "strict", False):
-        pytest_args.append("--conformance-strict")
-    if args.command == "run":
-        pytest_args += ["--conformance-budget", str(args.max_time)]
-    if args.command == "fuzz":
-        rerun[1] = "fuzz"
-        pytest_args[pytest_args.index("--conformance-command") + 1] = shlex.join(
-            [*rerun, "--seed", str(args.seed)]
-        )
-        pytest_args += [
-            "--conformance-fuzz",
-            "--conformance-seed",
-            str(args.seed),
-            "--conformance-max-examples",
-            str(args.max_examples),
-            "--conformance-max-time",
-            str(args.max_time),
-        ]
-    for glob in getattr(args, "case", []):
-        pytest_args += ["--conformance-case", glob]
-    for glob in getattr(args, "exclude", []):
-        pytest_args += ["--conformance-exclude", glob]
-    code = pytest.main([*pytest_args, *args.pytest_args])
+    if fuzzing:
+        rerun += ["--seed", str(args.seed)]
+    options = RunOptions(
+        cases=tuple(args.case),
+        exclude=tuple(args.exclude),
+        strict=getattr(args, "strict", False),
+        fuzz=fuzzing,
+        seed=args.seed if fuzzing else 0,
+        max_examples=args.max_examples if fuzzing else None,
+        max_time=args.max_time if fuzzing else None,
+        budget=None if fuzzing else args.max_time,
+        command=shlex.join(rerun),
+    )
+    with _target(args) as target:
+        code = run_catalogue(target, options, args.pytest_args)
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         raise UsageError("no case matches --case/--exclude; `conformance list` shows the ids")
     if code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
@@ -299,40 +268,47 @@ def _run(args: argparse.Namespace) -> int:
     return USAGE_ERROR  # usage error (already printed by pytest), interrupted, internal error
 
 
+def _target(args: argparse.Namespace) -> Target:
+    """The target of --url/--protocol/--profile/--report-dir; a bad one is a usage error."""
+    try:
+        return Target.resolve(
+            url=args.url, protocol=args.protocol, profile=args.profile, report_dir=args.report_dir
+        )
+    except TargetError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _replay(args: argparse.Namespace) -> int:
     try:
         finding = load_finding(args.finding)
-        profile = _profile(args.profile, finding.protocol)
-    except (ValueError, ProfileError) as exc:
+    except ValueError as exc:
         raise UsageError(str(exc)) from None
-    url = args.url or finding.url or profile.url
-    if not url:
-        raise UsageError("the finding names no URL; give --url")
-    env = Env(url=url, profile=profile, recorder=Recorder(), report_dir=Path(tempfile.mkdtemp()))
     try:
-        problem = asyncio.run(_replayed(finding, env))
-    except (HarnessError, TransportError) as exc:
-        raise UsageError(f"cannot replay against {url}: {exc}") from None
+        target = Target.resolve(
+            url=args.url or finding.url,
+            protocol=finding.protocol,
+            profile=args.profile,
+            report_dir=Path(tempfile.mkdtemp()),
+            embedded=False,  # a finding is replayed against the server it names, or --url
+        )
+    except TargetError as exc:
+        raise UsageError(f"cannot replay {args.finding}: {exc}") from None
+    env = Env(
+        url=target.url, profile=target.profile, recorder=Recorder(), report_dir=target.report_dir
+    )
+    try:
+        problem = asyncio.run(_replayed(target, finding, env))
+    except HarnessError as exc:  # a TransportError too
+        raise UsageError(f"cannot replay against {target.url}: {exc}") from None
     if problem is None:
-        print(f"FIXED {finding.target}: {finding.oracle} now holds against {url}")
+        print(f"FIXED {finding.target}: {finding.oracle} now holds against {target.url}")
         return 0
     print(f"FAILED {finding.target} (still): {problem}")
     return 1
 
 
-async def _replayed(finding: Finding, env: Env) -> str | None:
-    return await protocols.plugin(finding.protocol).replay(finding, env)
-
-
-def _profile(path: Path | None, protocol: str | None) -> Profile:
-    """The profile at `path` (or the built-in one) over its protocol's defaults."""
-    name = profile_protocol(path, protocol=protocol, known=protocols.names())
-    return load_profile(path, protocols.profile_of(name))
-
-
-def _builtin_profile_path(protocol: str) -> Path:
-    # The built-in profile file anchors the collection when the user gives none.
-    return Path(__file__).parent / "protocols" / protocol / "profile.yaml"
+async def _replayed(target: Target, finding: Finding, env: Env) -> str | None:
+    return await target.plugin.replay(finding, env)
 
 
 def _load(args: argparse.Namespace) -> int:

@@ -1,9 +1,12 @@
-"""The suite as a pytest plugin: a profile file becomes one pytest item per case.
+"""The suite as a pytest plugin: a target's catalogue becomes one pytest item per case.
 
-`pytest -p conformance.pytest_plugin PROFILE.yaml [--conformance-url URL]` runs the catalogue
-of the profile's protocol (`conformance run` builds exactly that command), so `-k`, `-x`,
-`--lf` and `--junitxml` keep working. Verdicts map onto pytest outcomes: FAILED and ERROR
-fail, UNSUPPORTED skips, a listed expected failure xfails, NON-STRICT fails with --strict.
+`conformance run` resolves its `Target` and hands pytest a `ConformancePlugin` object
+(`pytest.main(args, plugins=[...])`) with pytest's plugin autoloading off, so a user's
+installed pytest plugins never change a run. From pytest itself,
+`pytest -p conformance.pytest_plugin PROFILE.yaml [--conformance-url URL]` builds the same
+object from its options. Either way `-k`, `-x`, `--lf` and `--junitxml` keep working.
+Verdicts map onto pytest outcomes: FAILED and ERROR fail, UNSUPPORTED skips, a listed expected
+failure xfails, NON-STRICT fails with --strict.
 """
 
 from __future__ import annotations
@@ -12,35 +15,24 @@ import argparse
 import asyncio
 import shlex
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import settings
 
-from conformance import protocols
-from conformance.embedded import EmbeddedServer
 from conformance.engine.catalogue import matches
-from conformance.engine.context import CaseContext, Recorder, ScenarioCache, exchange_seconds
-from conformance.engine.model import (
-    Blocked,
-    Case,
-    CaseResult,
-    HarnessError,
-    Unsupported,
-    Verdict,
-    Violation,
-    verdict_for,
-)
-from conformance.engine.transcript import summarize
-from conformance.hosting import reachable
-from conformance.profiles import Profile, ProfileError, load_profile, profile_protocol
+from conformance.engine.context import CaseContext, Recorder, ScenarioCache
+from conformance.engine.executor import case_deadline, execute, result_of
+from conformance.engine.model import Case, CaseResult, Verdict
 from conformance.reports import build_report, write_html, write_json
-from conformance.transports.socketio import TransportError
+from conformance.target import Target, TargetError
 
-__all__ = ["CaseItem"]
+__all__ = ["CaseItem", "ConformancePlugin", "RunOptions", "run_catalogue"]
 
 # Fuzzing budgets for `--hypothesis-profile` (`conformance fuzz` flags override them).
 settings.register_profile("ci", max_examples=25)
@@ -49,16 +41,27 @@ settings.register_profile("nightly", max_examples=2000)
 STATE = pytest.StashKey["RunState"]()
 
 
-class RunState:
-    """One run: target, profile, shared scenarios and results, in collection order."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunOptions:
+    """How to run a target's catalogue: which cases, how strictly, with what budgets."""
 
-    def __init__(
-        self, profile: Profile, url: str, embedded: EmbeddedServer | None, report_dir: Path
-    ) -> None:
-        self.profile = profile
-        self.url = url
-        self.embedded = embedded
-        self.report_dir = report_dir
+    cases: tuple[str, ...] = ()  # globs: only these
+    exclude: tuple[str, ...] = ()  # globs: not these
+    strict: bool = False  # NON-STRICT fails too
+    fuzz: bool = False  # the fuzz catalogue instead
+    seed: int = 0
+    max_examples: int | None = None
+    max_time: float | None = None  # the fuzzing budget in seconds
+    budget: float | None = None  # seconds for the whole run (--max-time)
+    command: str = ""  # the user's command, for rerun commands and the report
+
+
+class RunState:
+    """One run: the target, its options, shared scenarios and results, in collection order."""
+
+    def __init__(self, target: Target, options: RunOptions) -> None:
+        self.target = target
+        self.options = options
         self.scenarios = ScenarioCache()
         self.results: dict[str, CaseResult] = {}
         self.started = time.monotonic()
@@ -66,13 +69,258 @@ class RunState:
         self.exit_code = 0
         self.items: list[CaseItem] = []  # every selected case, so unfinished ones are reported
         self.broken: dict[str, str] = {}  # prerequisites the server failed (Env.broken)
-        self.budget: float | None = None  # seconds for the whole run (--max-time)
 
     def remaining(self) -> float | None:
         """Seconds left of the run's budget, or None without a budget."""
-        if self.budget is None:
+        if self.options.budget is None:
             return None
-        return self.budget - (time.monotonic() - self.started)
+        return self.options.budget - (time.monotonic() - self.started)
+
+    def budget(self) -> str:
+        budget = self.options.budget
+        return f" of {budget:g} s (--max-time)" if budget is not None else ""
+
+    def not_run(self, why: str) -> str:
+        return (
+            f"not run: the run ended before this case ({why}; the run's budget: "
+            f"{self.budget().removeprefix(' of ') or 'none'})"
+        )
+
+
+class ConformancePlugin:
+    """The hooks of one run over a resolved target (a pytest plugin object)."""
+
+    def __init__(self, target: Target, options: RunOptions) -> None:
+        self.state = RunState(target, options)
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line(
+            "markers", "conformance_case(id): a case of the conformance catalogue"
+        )
+        config.stash[STATE] = self.state
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        return [f"conformance: {self.state.target.describe()}"]
+
+    def pytest_collect_file(
+        self, file_path: Path, parent: pytest.Collector
+    ) -> pytest.Collector | None:
+        if file_path.suffix in (".yaml", ".yml") and parent.session.isinitpath(file_path):
+            return ProfileFile.from_parent(parent, path=file_path)
+        return None
+
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        options = self.state.options
+        keep, drop = [], []
+        for item in items:
+            if not isinstance(item, CaseItem):
+                keep.append(item)
+                continue
+            chosen = not options.cases or any(matches(item.case.id, p) for p in options.cases)
+            if chosen and not any(matches(item.case.id, p) for p in options.exclude):
+                keep.append(item)
+            else:
+                drop.append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
+        self.state.items = [item for item in items if isinstance(item, CaseItem)]
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        state, options = self.state, self.state.options
+        if exitstatus == pytest.ExitCode.INTERRUPTED:  # Ctrl-C: still report every selected case
+            for item in state.items:
+                if item.case.id not in state.results:
+                    state.results[item.case.id] = item.unfinished(state.not_run("interrupted"))
+        results = list(state.results.values())
+        counted = [r for r in results if r.baseline != "expected-failure"]
+        failing = {Verdict.FAILED, Verdict.ERROR} | (
+            {Verdict.NON_STRICT} if options.strict else set()
+        )
+        state.exit_code = 1 if any(r.verdict in failing for r in counted) else 0
+        target = state.target
+        report = build_report(
+            results,
+            protocol=target.protocol,
+            target={
+                "url": target.url,
+                "embedded": target.embedded is not None,
+                "profile": target.profile.source,
+            },
+            command=options.command or "pytest -p conformance.pytest_plugin",
+            started_at=state.started_at,
+            duration_s=round(time.monotonic() - state.started, 3),
+            strict=options.strict,
+            exit_code=state.exit_code,
+        )
+        target.report_dir.mkdir(parents=True, exist_ok=True)
+        write_json(report, target.report_dir)
+        write_html(report, target.report_dir)
+
+    def pytest_terminal_summary(
+        self, terminalreporter: Any, exitstatus: int, config: pytest.Config
+    ) -> None:
+        state = self.state
+        results = list(state.results.values())
+        write = terminalreporter.write_line
+        terminalreporter.section("conformance verdicts")
+        counts = {v: sum(r.verdict is v for r in results) for v in Verdict}
+        write("  ".join(f"{v.value} {n}" for v, n in counts.items()))
+        for r in results:
+            if r.verdict in (Verdict.FAILED, Verdict.ERROR, Verdict.NON_STRICT):
+                flag = " (expected by the baseline)" if r.baseline == "expected-failure" else ""
+                write(f"{r.verdict.value:<11} {r.id}{flag}: {r.message}")
+                write(f"            rerun: {r.rerun}")
+        fixed = [r.id for r in results if r.baseline == "fixed"]
+        if fixed:
+            write(f"fixed since the baseline (remove from expected_failures): {', '.join(fixed)}")
+        outcomes = state.scenarios.outcomes.values()
+        exchanging = sum(o.seconds for o in outcomes)
+        write(
+            f"time: {time.monotonic() - state.started:.1f} s in all, {exchanging:.1f} s in "
+            f"{len(outcomes)} exchanges with the server (scenarios), the rest in the harness"
+        )
+        report_dir = state.target.report_dir
+        write(f"reports: {report_dir / 'report.json'}, {report_dir / 'report.html'}")
+
+
+class ProfileFile(pytest.File):
+    """The collection's anchor (a profile file): the catalogue of the target's protocol."""
+
+    def collect(self) -> Iterator[CaseItem]:
+        state = self.config.stash[STATE]
+        plugin = state.target.plugin
+        for case in plugin.fuzz_catalogue() if state.options.fuzz else plugin.catalogue():
+            yield CaseItem.from_parent(self, name=case.id, case=case)
+
+
+class CaseFailure(Exception):
+    """A case's verdict that fails the pytest item (FAILED, ERROR, NON-STRICT with --strict)."""
+
+    def __init__(self, result: CaseResult) -> None:
+        super().__init__(result.message)
+        self.result = result
+
+
+class CaseItem(pytest.Item):
+    def __init__(self, *, case: Case, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+        self.add_marker(pytest.mark.conformance_case(case.id))
+
+    def runtest(self) -> None:
+        state = self.config.stash[STATE]
+        result = asyncio.run(self._execute(state))
+        state.results[self.case.id] = result
+        self.user_properties += [
+            ("verdict", result.verdict.value),
+            ("level", result.level.value),
+            ("clause", result.clause),
+            ("source", result.source),
+        ]
+        baseline = state.target.profile.data.get("expected_failures", [])
+        listed = any(matches(self.case.id, p) for p in baseline)
+        failing = result.verdict in (Verdict.FAILED, Verdict.ERROR) or (
+            result.verdict is Verdict.NON_STRICT and state.options.strict
+        )
+        if listed:
+            result.baseline = "expected-failure" if failing else "fixed"
+            if failing:
+                pytest.xfail(f"{result.verdict.value} as the baseline expects: {result.message}")
+        if result.verdict in (Verdict.UNSUPPORTED, Verdict.BLOCKED):
+            pytest.skip(f"{result.verdict.value}: {result.message}")
+        if failing:
+            raise CaseFailure(result)
+
+    def unfinished(self, why: str) -> CaseResult:
+        """The result of a case the run never finished: ERROR, with why."""
+        result = result_of(self.case, self._rerun())
+        result.verdict, result.message = Verdict.ERROR, why
+        return result
+
+    async def _execute(self, state: RunState) -> CaseResult:
+        target, options = state.target, state.options
+        left = state.remaining()
+        if left is not None and left <= 0:
+            return self.unfinished(state.not_run("its budget was spent"))
+        ctx = CaseContext(
+            url=target.url,
+            profile=target.profile,
+            recorder=Recorder(),
+            report_dir=target.report_dir,
+            where=self.case.id,
+            broken=state.broken,
+            case=self.case,
+            scenarios=state.scenarios,
+            options={
+                "seed": options.seed,
+                "max_examples": options.max_examples,
+                "max_time": options.max_time,
+            },
+        )
+        return await execute(
+            ctx,
+            deadline=case_deadline(self.case, target.profile, options.max_time or 0.0),
+            budget_left=left,
+            budget=state.budget(),
+            rerun=self._rerun(),
+        )
+
+    def _rerun(self) -> str:
+        command = self.config.stash[STATE].options.command or "conformance run"
+        return f"{command} --case {shlex.quote(self.case.id)}"
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, CaseFailure):
+            r = excinfo.value.result
+            return "\n".join(
+                [
+                    f"{r.verdict.value} {r.id} ({r.level.value}, {r.area}): {r.message}",
+                    f"  clause:   {r.clause}",
+                    f"  source:   {r.source}",
+                    f"  expected: {r.expected}",
+                    f"  observed: {r.observed}",
+                    f"  rerun:    {r.rerun}",
+                ]
+            )
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"{self.case.id}: {self.case.title}"
+
+
+def run_catalogue(
+    target: Target, options: RunOptions, pytest_args: Sequence[str] = ()
+) -> int | pytest.ExitCode:
+    """Run the target's catalogue through pytest (the user's `-- ARGS` appended); pytest's
+    exit code. The reports and junit.xml go to the target's report directory."""
+    report_dir = target.report_dir
+    anchor = resources.files(target.plugin.package).joinpath("profile.yaml")
+    profile = target.profile.source
+    args = [
+        # the collection's anchor: the user's profile, else the plug-in's built-in one (the
+        # target's profile is already loaded; the file only roots the items)
+        profile if Path(profile).is_file() else str(anchor),
+        # the user's installed pytest plugins (randomly, xdist, asyncio...) must not change a
+        # run: only pytest's own and ours; nor a conftest.py beside their profile
+        "--disable-plugin-autoload",
+        "--noconftest",
+        "-c",
+        str(Path(__file__).with_name("run.ini")),
+        "--rootdir",
+        str(Path.cwd()),
+        "-o",
+        f"cache_dir={report_dir / '.cache'}",
+        "--junitxml",
+        str(report_dir / "junit.xml"),
+        *pytest_args,
+    ]
+    return pytest.main(args, plugins=[ConformancePlugin(target, options)])
+
+
+# --- `pytest -p conformance.pytest_plugin PROFILE.yaml`: the same plugin from options --------
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -114,366 +362,34 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=float,
         help="seconds for the whole run; cases still unfinished then are ERROR (default: none)",
     )
-    # The user's own command line, for rerun commands and the report.
     group.addoption("--conformance-command", default="", help=argparse.SUPPRESS)
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "conformance_case(id): a case of the conformance catalogue")
-    if not _active(config):
+    """Given a profile file and no plugin object, resolve the target from the options."""
+    profile = next((Path(a) for a in config.args if a.endswith((".yaml", ".yml"))), None)
+    if profile is None or config.pluginmanager.has_plugin("conformance-run"):
         return
-    profile_path = next((Path(a) for a in config.args if a.endswith((".yaml", ".yml"))), None)
-    protocol = config.getoption("conformance_protocol")
-    if profile_path is not None and _builtin(profile_path):
-        # `conformance run` anchors the collection on the built-in profile when the user gives
-        # none: that is no user profile, and must not hide the embedded run's pinned values.
-        protocol, profile_path = protocol or profile_path.parent.name, None
     try:
-        name = profile_protocol(profile_path, protocol=protocol, known=protocols.names())
-        given = protocols.profile_of(name)
-        profile = load_profile(profile_path, given)
-        url = config.getoption("conformance_url") or profile.url
-        if url is None:  # the embedded reference: its own readings of open points may be pinned
-            profile = load_profile(profile_path, given, embedded=True)
-    except ProfileError as exc:
-        raise pytest.UsageError(f"invalid profile: {exc}") from None
-    embedded = None
-    if url is None:
-        embedded = EmbeddedServer.reference(profile.protocol)
-        url = embedded.start()
-    else:
-        problem = reachable(url, profile.timeout("connect"))
-        if problem is not None:
-            raise pytest.UsageError(f"unreachable target: {problem}")
-    report_dir = Path(config.getoption("conformance_report_dir"))
-    state = RunState(profile, url, embedded, report_dir)
-    state.budget = config.getoption("conformance_budget")
-    config.stash[STATE] = state
-
-
-def _builtin(path: Path) -> bool:
-    """The file is a protocol's built-in profile (protocols/<name>/profile.yaml)."""
-    return path.resolve() == (
-        Path(protocols.__file__).parent / path.resolve().parent.name / "profile.yaml"
-    )
-
-
-def _active(config: pytest.Config) -> bool:
-    return any(str(a).endswith((".yaml", ".yml")) for a in config.args)
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    state = config.stash.get(STATE, None)
-    if state is not None and state.embedded is not None:
-        state.embedded.stop()
-
-
-def pytest_report_header(config: pytest.Config) -> list[str] | None:
-    state = config.stash.get(STATE, None)
-    if state is None:
-        return None
-    target = f"{state.url} (embedded reference server)" if state.embedded else state.url
-    return [
-        f"conformance: {state.profile.protocol} against {target}, profile {state.profile.source}"
-    ]
-
-
-def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    chosen = file_path.suffix in (".yaml", ".yml") and parent.session.isinitpath(file_path)
-    if chosen and STATE in parent.config.stash:
-        return ProfileFile.from_parent(parent, path=file_path)
-    return None
-
-
-class ProfileFile(pytest.File):
-    """A profile: the catalogue of its protocol, as items."""
-
-    def collect(self) -> Iterator[CaseItem]:
-        state = self.config.stash[STATE]
-        plugin = protocols.plugin(state.profile.protocol)
-        fuzzing = self.config.getoption("conformance_fuzz")
-        for case in plugin.fuzz_catalogue() if fuzzing else plugin.catalogue():
-            yield CaseItem.from_parent(self, name=case.id, case=case)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if STATE not in config.stash:
-        return
-    include = config.getoption("conformance_case")
-    exclude = config.getoption("conformance_exclude")
-    keep, drop = [], []
-    for item in items:
-        if not isinstance(item, CaseItem):
-            keep.append(item)
-            continue
-        chosen = not include or any(matches(item.case.id, p) for p in include)
-        if chosen and not any(matches(item.case.id, p) for p in exclude):
-            keep.append(item)
-        else:
-            drop.append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
-    config.stash[STATE].items = [item for item in items if isinstance(item, CaseItem)]
-
-
-class CaseFailure(Exception):
-    """A case's verdict that fails the pytest item (FAILED, ERROR, NON-STRICT with --strict)."""
-
-    def __init__(self, result: CaseResult) -> None:
-        super().__init__(result.message)
-        self.result = result
-
-
-class CaseItem(pytest.Item):
-    def __init__(self, *, case: Case, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.case = case
-        self.add_marker(pytest.mark.conformance_case(case.id))
-
-    def runtest(self) -> None:
-        state = self.config.stash[STATE]
-        result = asyncio.run(self._execute(state))
-        state.results[self.case.id] = result
-        self.user_properties += [
-            ("verdict", result.verdict.value),
-            ("level", result.level.value),
-            ("clause", result.clause),
-            ("source", result.source),
-        ]
-        baseline = state.profile.data.get("expected_failures", [])
-        listed = any(matches(self.case.id, p) for p in baseline)
-        failing = result.verdict in (Verdict.FAILED, Verdict.ERROR) or (
-            result.verdict is Verdict.NON_STRICT and self.config.getoption("conformance_strict")
+        target = Target.resolve(
+            url=config.getoption("conformance_url"),
+            protocol=config.getoption("conformance_protocol"),
+            profile=profile,
+            report_dir=Path(config.getoption("conformance_report_dir")),
         )
-        if listed:
-            result.baseline = "expected-failure" if failing else "fixed"
-            if failing:
-                pytest.xfail(f"{result.verdict.value} as the baseline expects: {result.message}")
-        if result.verdict in (Verdict.UNSUPPORTED, Verdict.BLOCKED):
-            pytest.skip(f"{result.verdict.value}: {result.message}")
-        if failing:
-            raise CaseFailure(result)
-
-    def unfinished(self, why: str) -> CaseResult:
-        """The result of a case the run never finished: ERROR, with why."""
-        result = self._result()
-        result.verdict, result.message = Verdict.ERROR, why
-        return result
-
-    def _result(self) -> CaseResult:
-        case = self.case
-        return CaseResult(
-            id=case.id,
-            title=case.title,
-            clause=case.clause,
-            level=case.level,
-            area=case.area,
-            source=case.source,
-            verdict=Verdict.PASS,
-            rerun=self._rerun(),
-        )
-
-    async def _execute(self, state: RunState) -> CaseResult:
-        case = self.case
-        result = self._result()
-        missing = _missing_capability(case, state.profile)
-        if missing:
-            result.verdict, result.message = Verdict.UNSUPPORTED, missing
-            return result
-        ctx = CaseContext(
-            url=state.url,
-            profile=state.profile,
-            recorder=Recorder(),
-            report_dir=state.report_dir,
-            where=case.id,
-            broken=state.broken,
-            case=case,
-            scenarios=state.scenarios,
-            options={
-                "seed": self.config.getoption("conformance_seed"),
-                "max_examples": self.config.getoption("conformance_max_examples"),
-                "max_time": self.config.getoption("conformance_max_time"),
-            },
-        )
-        deadline = _deadline(case, ctx)
-        left = state.remaining()
-        if left is not None and left <= 0:
-            result.verdict, result.message = Verdict.ERROR, _not_run(state, "its budget was spent")
-            return result
-        limit = deadline if left is None else min(deadline, left)
-        started = time.monotonic()
-        try:
-            async with asyncio.timeout(limit) as clock:
-                await case.run(ctx)
-        except TimeoutError as exc:
-            if not clock.expired():
-                result.verdict, result.message = Verdict.ERROR, f"harness bug: TimeoutError: {exc}"
-            elif limit < deadline:
-                result.verdict = Verdict.ERROR
-                result.message = (
-                    f"unfinished: the run's budget of {state.budget:g} s (--max-time) ran out "
-                    "during this case"
-                )
-            else:
-                result.verdict = Verdict.ERROR
-                result.message = (
-                    f"unfinished: the case did not end within its deadline of {deadline:g} s "
-                    "(derived from the profile's timeouts); every wait has its own timeout, so "
-                    "a suite fault, not the server's"
-                )
-        except Violation as violation:
-            result.verdict = verdict_for(violation.level or case.level)
-            result.message, result.expected, result.observed = (
-                violation.message,
-                violation.expected,
-                violation.observed,
-            )
-        except Unsupported as exc:
-            result.verdict, result.message = Verdict.UNSUPPORTED, str(exc)
-        except Blocked as exc:
-            result.verdict, result.message = Verdict.BLOCKED, f"not judged: {exc}"
-        except (HarnessError, TransportError) as exc:
-            result.verdict, result.message = Verdict.ERROR, f"harness or network: {exc}"
-        except Exception as exc:  # a bug of the suite: never the server's violation
-            result.verdict, result.message = (
-                Verdict.ERROR,
-                f"harness bug: {type(exc).__name__}: {exc}",
-            )
-        else:
-            result.message = "the server meets the clause"
-        result.duration_s = time.monotonic() - started
-        _attach(result, ctx)
-        return result
-
-    def _rerun(self) -> str:
-        command = self.config.getoption("conformance_command") or "conformance run"
-        return f"{command} --case {shlex.quote(self.case.id)}"
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        if isinstance(excinfo.value, CaseFailure):
-            r = excinfo.value.result
-            return "\n".join(
-                [
-                    f"{r.verdict.value} {r.id} ({r.level.value}, {r.area}): {r.message}",
-                    f"  clause:   {r.clause}",
-                    f"  source:   {r.source}",
-                    f"  expected: {r.expected}",
-                    f"  observed: {r.observed}",
-                    f"  rerun:    {r.rerun}",
-                ]
-            )
-        return str(super().repr_failure(excinfo))
-
-    def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, None, f"{self.case.id}: {self.case.title}"
-
-
-# A case's deadline, in exchanges' worth of the profile's timeouts (a case may use several
-# scenarios and run exchanges of its own); a fuzz case adds its budget twice (generation, then
-# shrinking) and a witness turn.
-CASE_EXCHANGES = 4
-
-
-def _deadline(case: Case, ctx: CaseContext) -> float:
-    exchange = exchange_seconds(ctx.profile)
-    fuzzing = float(ctx.options.get("max_time") or 0.0)
-    return CASE_EXCHANGES * exchange + (2 * fuzzing + exchange if case.area == "fuzz" else 0.0)
-
-
-def _not_run(state: RunState, why: str) -> str:
-    budget = f"{state.budget:g} s (--max-time)" if state.budget is not None else "none"
-    return f"not run: the run ended before this case ({why}; the run's budget: {budget})"
-
-
-def _missing_capability(case: Case, profile: Profile) -> str:
-    capabilities = profile.section("capabilities")
-    for name, needed in case.requires.items():
-        offered = capabilities.get(name)
-        ok = needed in offered if isinstance(offered, list) else offered == needed
-        if not ok:
-            return f"the profile's capabilities.{name} is {offered!r}; the case needs {needed!r}"
-    return ""
-
-
-def _attach(result: CaseResult, ctx: CaseContext) -> None:
-    """The wire log, latencies, notes and audio of the case and of the scenarios it used."""
-    recorders = [("", ctx.recorder), *ctx.used]
-    seen: set[int] = set()
-    for label, recorder in recorders:
-        if id(recorder) in seen:
-            continue
-        seen.add(id(recorder))
-        for e in recorder.transcript.events:
-            result.transcript.append(
-                {
-                    "at": round(e.at, 4),
-                    "socket": f"{label}/{e.socket}" if label else e.socket,
-                    "direction": e.direction.value,
-                    "event": e.event,
-                    "payload": summarize(list(e.args) if len(e.args) != 1 else e.args[0]),
-                }
-            )
-        result.latencies_ms.update({k: round(v, 1) for k, v in recorder.latencies_ms.items()})
-        result.notes.extend(recorder.notes)
-        result.audio.extend(a for a in recorder.audio if a not in result.audio)
-        result.rerun = recorder.rerun or result.rerun
-
-
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    state = session.config.stash.get(STATE, None)
-    if state is None:
-        return
-    strict = bool(session.config.getoption("conformance_strict"))
-    if exitstatus == pytest.ExitCode.INTERRUPTED:  # Ctrl-C: still report every selected case
-        for item in state.items:
-            if item.case.id not in state.results:
-                state.results[item.case.id] = item.unfinished(_not_run(state, "interrupted"))
-    results = list(state.results.values())
-    counted = [r for r in results if r.baseline != "expected-failure"]
-    failing = {Verdict.FAILED, Verdict.ERROR} | ({Verdict.NON_STRICT} if strict else set())
-    state.exit_code = 1 if any(r.verdict in failing for r in counted) else 0
-    report = build_report(
-        results,
-        protocol=state.profile.protocol,
-        target={
-            "url": state.url,
-            "embedded": state.embedded is not None,
-            "profile": state.profile.source,
-        },
-        command=session.config.getoption("conformance_command")
-        or "pytest -p conformance.pytest_plugin",
-        started_at=state.started_at,
-        duration_s=round(time.monotonic() - state.started, 3),
-        strict=strict,
-        exit_code=state.exit_code,
+    except TargetError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    options = RunOptions(
+        cases=tuple(config.getoption("conformance_case")),
+        exclude=tuple(config.getoption("conformance_exclude")),
+        strict=config.getoption("conformance_strict"),
+        fuzz=config.getoption("conformance_fuzz"),
+        seed=config.getoption("conformance_seed"),
+        max_examples=config.getoption("conformance_max_examples"),
+        max_time=config.getoption("conformance_max_time"),
+        budget=config.getoption("conformance_budget"),
+        command=config.getoption("conformance_command"),
     )
-    state.report_dir.mkdir(parents=True, exist_ok=True)
-    write_json(report, state.report_dir)
-    write_html(report, state.report_dir)
-
-
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    state = config.stash.get(STATE, None)
-    if state is None:
-        return
-    results = list(state.results.values())
-    write = terminalreporter.write_line
-    terminalreporter.section("conformance verdicts")
-    counts = {v: sum(r.verdict is v for r in results) for v in Verdict}
-    write("  ".join(f"{v.value} {n}" for v, n in counts.items()))
-    for r in results:
-        if r.verdict in (Verdict.FAILED, Verdict.ERROR, Verdict.NON_STRICT):
-            flag = " (expected by the baseline)" if r.baseline == "expected-failure" else ""
-            write(f"{r.verdict.value:<11} {r.id}{flag}: {r.message}")
-            write(f"            rerun: {r.rerun}")
-    fixed = [r.id for r in results if r.baseline == "fixed"]
-    if fixed:
-        write(f"fixed since the baseline (remove from expected_failures): {', '.join(fixed)}")
-    outcomes = state.scenarios.outcomes.values()
-    exchanging = sum(o.seconds for o in outcomes)
-    write(
-        f"time: {time.monotonic() - state.started:.1f} s in all, {exchanging:.1f} s in "
-        f"{len(outcomes)} exchanges with the server (scenarios), the rest in the harness"
-    )
-    write(f"reports: {state.report_dir / 'report.json'}, {state.report_dir / 'report.html'}")
+    config.pluginmanager.register(ConformancePlugin(target, options), "conformance-run")
+    config.add_cleanup(target.close)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Direction", "Transcript", "WireEvent", "summarize"]
+__all__ = ["Direction", "Transcript", "WireEvent", "summarize", "wire_log"]
 
 
 class Direction(StrEnum):
@@ -71,3 +71,18 @@ def summarize(value: Any, limit: int = 80) -> Any:
     if isinstance(value, list | tuple):
         return [summarize(v, limit) for v in value]
     return value
+
+
+def wire_log(transcript: Transcript, label: str = "") -> list[dict[str, Any]]:
+    """A transcript as report data, payloads summarized; `label` prefixes each socket's name
+    (the scenario a case used)."""
+    return [
+        {
+            "at": round(e.at, 4),
+            "socket": f"{label}/{e.socket}" if label else e.socket,
+            "direction": e.direction.value,
+            "event": e.event,
+            "payload": summarize(list(e.args) if len(e.args) != 1 else e.args[0]),
+        }
+        for e in transcript.events
+    ]

@@ -17,9 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from conformance import protocols
-from conformance.embedded import EmbeddedServer
-from conformance.hosting import reachable
 from conformance.load.html import write_load_html
 from conformance.load.junit import write_load_junit
 from conformance.load.progress import Display
@@ -27,7 +24,8 @@ from conformance.load.report import build_load_report, write_load_json
 from conformance.load.runner import LoadOptions, LoadRun
 from conformance.load.slo import evaluate
 from conformance.load.stats import Stats, summary
-from conformance.profiles import Profile, ProfileError, load_profile, profile_protocol
+from conformance.profiles import Profile
+from conformance.target import Target, TargetError
 
 __all__ = ["INTERRUPTED", "LoadRequest", "LoadUsageError", "run_load"]
 
@@ -49,20 +47,6 @@ class LoadRequest:
     command: str  # what reruns this load
 
 
-def _profile(request: LoadRequest) -> tuple[Profile, bool]:
-    """The profile, and whether the embedded reference is the target (its values pinned)."""
-    try:
-        name = profile_protocol(request.profile, protocol=request.protocol, known=protocols.names())
-        given = protocols.profile_of(name)
-        profile = load_profile(request.profile, given)
-        embedded = (request.url or profile.url) is None
-        if embedded:
-            profile = load_profile(request.profile, given, embedded=True)
-    except ProfileError as exc:
-        raise LoadUsageError(f"invalid profile: {exc}") from None
-    return profile, embedded
-
-
 async def _main(run: LoadRun, display: Display) -> bool:
     """Run until the end; True when interrupted (Ctrl-C cancels this task)."""
     drawing = asyncio.create_task(display.run())
@@ -77,18 +61,23 @@ async def _main(run: LoadRun, display: Display) -> bool:
 
 def run_load(request: LoadRequest, *, stderr: TextIO = sys.stderr) -> int:
     """Run the load, write load.json, load-junit.xml and load.html; the exit code."""
-    profile, embedded = _profile(request)
-    server = EmbeddedServer.reference(profile.protocol) if embedded else None
-    url = server.start() if server is not None else str(request.url or profile.url)
     try:
-        if server is None and (problem := reachable(url, profile.timeout("connect"))):
-            raise LoadUsageError(f"unreachable target: {problem}")
-        run = LoadRun(
-            script=protocols.plugin(profile.protocol).load_script(),
-            url=url,
-            profile=profile,
-            options=request.options,
+        target = Target.resolve(
+            url=request.url,
+            protocol=request.protocol,
+            profile=request.profile,
             report_dir=request.report_dir,
+        )
+    except TargetError as exc:
+        raise LoadUsageError(str(exc)) from None
+    embedded = target.embedded is not None
+    with target:
+        run = LoadRun(
+            script=target.plugin.load_script(),
+            url=target.url,
+            profile=target.profile,
+            options=request.options,
+            report_dir=target.report_dir,
             stats=Stats(),
         )
         display = Display(stderr, lambda: run.stats.progress(run.now()))
@@ -98,14 +87,15 @@ def run_load(request: LoadRequest, *, stderr: TextIO = sys.stderr) -> int:
         cpu, process_cpu = time.thread_time() - cpu, time.process_time() - process_cpu
         wall = time.monotonic() - wall
         display.final()
-    finally:
-        if server is not None:
-            server.stop()
     return _report(
         request,
         run.stats,
-        profile=profile,
-        target={"url": url, "embedded": embedded, "profile": profile.source},
+        profile=target.profile,
+        target={
+            "url": target.url,
+            "embedded": embedded,
+            "profile": target.profile.source,
+        },
         started_at=started_at,
         wall=wall,
         generator={

@@ -1,9 +1,10 @@
-"""Judge a played turn with the catalogue's own cases.
+"""Judge a played turn with the catalogue's own cases, through the one case executor.
 
-Each case runs as under `conformance run`, over a context whose scenarios are the turn's
-values: `ctx.scenario(key)` returns what the turn played instead of running an exchange, so
-the checks are the very functions of the catalogue. A case that asks for an exchange the turn
-did not play is a harness error (the plug-in listed a case that does not judge one turn).
+Each case runs as under `conformance run` (`engine.executor.execute`), over a context whose
+scenarios are the turn's values: `ctx.scenario(key)` returns what the turn played instead of
+running an exchange, so the checks are the very functions of the catalogue. A case that asks
+for an exchange the turn did not play is a harness error (the plug-in listed a case that does
+not judge one turn).
 """
 
 from __future__ import annotations
@@ -14,14 +15,21 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from conformance.engine.context import CaseContext, Env, Recorder, ScenarioCache
-from conformance.engine.model import Blocked, Case, HarnessError, Unsupported, Violation
-from conformance.engine.transcript import Transcript, summarize
+from conformance.engine.executor import case_deadline, execute, missing_capability
+from conformance.engine.model import HarnessError, Level, Verdict
 from conformance.load.model import Played, TurnResult, TurnViolation
 from conformance.profiles import Profile
 
-__all__ = ["judge", "missing_capability", "wire_log"]
+__all__ = ["judge"]
 
 T = TypeVar("T")
+
+# The level a violation was judged at, read back from its verdict.
+_LEVELS = {
+    Verdict.FAILED: Level.MUST,
+    Verdict.NON_STRICT: Level.SHOULD,
+    Verdict.INFORMATIONAL: Level.MAY,
+}
 
 
 @dataclass(slots=True, kw_only=True)
@@ -37,30 +45,6 @@ class _TurnContext(CaseContext):
                 "play (the plug-in's load script lists a case that judges another exchange)"
             )
         return cast(T, self.played[key])
-
-
-def missing_capability(case: Case, profile: Profile) -> str:
-    """Why the profile's capabilities lack what the case needs; "" when they have it."""
-    capabilities = profile.section("capabilities")
-    for name, needed in case.requires.items():
-        offered = capabilities.get(name)
-        if not (needed in offered if isinstance(offered, list) else offered == needed):
-            return f"capabilities.{name} is {offered!r}; the case needs {needed!r}"
-    return ""
-
-
-def wire_log(transcript: Transcript) -> list[dict[str, Any]]:
-    """A transcript as report data: payloads summarized (bytes and long text by hash)."""
-    return [
-        {
-            "at": round(e.at, 4),
-            "socket": e.socket,
-            "direction": e.direction.value,
-            "event": e.event,
-            "payload": summarize(list(e.args) if len(e.args) != 1 else e.args[0]),
-        }
-        for e in transcript.events
-    ]
 
 
 async def judge(played: Played, result: TurnResult, *, url: str, profile: Profile) -> None:
@@ -80,26 +64,25 @@ async def judge(played: Played, result: TurnResult, *, url: str, profile: Profil
             scenarios=scenarios,
             played=played.scenarios,
         )
-        result.judged += 1
-        try:
-            await case.run(ctx)
-        except Violation as broken:
+        judged = await execute(ctx, deadline=case_deadline(case, profile))
+        if judged.verdict in _LEVELS:
+            result.judged += 1
             result.violations.append(
                 TurnViolation(
                     case=case.id,
-                    level=broken.level or case.level,
+                    level=_LEVELS[judged.verdict],
                     clause=case.clause,
-                    message=broken.message,
-                    expected=broken.expected,
-                    observed=broken.observed,
+                    message=judged.message,
+                    expected=judged.expected,
+                    observed=judged.observed,
                 )
             )
-        except (Unsupported, Blocked):
-            result.judged -= 1
+        elif judged.verdict in (Verdict.UNSUPPORTED, Verdict.BLOCKED):
             result.blocked += 1
-        except HarnessError as exc:
-            result.error = result.error or f"{case.id}: {exc}"
-        except Exception as exc:  # as under `conformance run`: ERROR, never the server's fault
-            result.error = result.error or f"{case.id}: {type(exc).__name__}: {exc}"
+        elif judged.verdict is Verdict.ERROR:
+            result.judged += 1
+            result.error = result.error or f"{case.id}: {judged.message}"
+        else:
+            result.judged += 1
     if result.violations or result.error:
         result.transcript = played.transcript

@@ -30,19 +30,17 @@ if __name__ == "__main__":  # `python -m conformance.load.locustfile`: where thi
 import contextlib
 import itertools
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from locust import User, events, task
 from locust.env import Environment
 
-from conformance import protocols
 from conformance.load.bridge import LoopThread
-from conformance.load.model import LoadScript, LoadSession, TurnResult
+from conformance.load.model import LoadSession, TurnResult
 from conformance.load.runner import session_name
 from conformance.load.turns import SessionFailed, open_session, play_turn
-from conformance.profiles import Profile, load_profile, profile_protocol
+from conformance.target import Target, TargetError
 
 _LOOP: LoopThread | None = None
 _NUMBERS = itertools.count(1)
@@ -67,35 +65,27 @@ def _arguments(parser: Any) -> None:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Target:
-    script: LoadScript
-    protocol: str
-    profile: Profile
-    url: str
+_TARGET: Target | None = None
 
 
-_TARGET: _Target | None = None
-
-
-def _target(environment: Environment) -> _Target:
-    """The script, profile and URL of this process (built once, from the options)."""
+def _target(environment: Environment) -> Target:
+    """The target of this process, resolved once from Locust's options (never the embedded
+    server: each Locust process needs the same real host)."""
     global _TARGET
     if _TARGET is None:
         options = environment.parsed_options
         if options is None:  # Locust always parses its command line before users start
             raise ValueError("Locust gave no options")
-        path = Path(options.conformance_profile) if options.conformance_profile else None
-        name = profile_protocol(
-            path, protocol=options.conformance_protocol or None, known=protocols.names()
-        )
-        profile = load_profile(path, protocols.profile_of(name))
-        url = environment.host or profile.url
-        if not url:
-            raise ValueError("give the server with --host (or `url` in the profile)")
-        _TARGET = _Target(
-            script=protocols.plugin(name).load_script(), protocol=name, profile=profile, url=url
-        )
+        try:
+            _TARGET = Target.resolve(
+                url=environment.host or None,
+                protocol=options.conformance_protocol or None,
+                profile=Path(options.conformance_profile) if options.conformance_profile else None,
+                report_dir=Path(os.getcwd()),
+                embedded=False,
+            )
+        except TargetError as exc:
+            raise ValueError(f"{exc} (give the server with --host)") from None
     return _TARGET
 
 
@@ -134,11 +124,11 @@ class ScriptedSession(User):
         self.turns += 1
         if self.session is None:
             opening = open_session(
-                target.script,
+                target.plugin.load_script(),
                 url=target.url,
                 profile=target.profile,
                 name=self.session_name,
-                report_dir=Path(os.getcwd()),
+                report_dir=target.report_dir,
             )
             try:
                 self.session = _loop().call(opening)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.engine.model import Level, verdict_for
-from conformance.load.judge import wire_log
+from conformance.engine.transcript import wire_log
 from conformance.load.model import FIRST_AUDIO, TurnResult
 
 __all__ = ["PERCENTILES", "ClauseCount", "ErrorCount", "Progress", "Stats", "percentile", "summary"]

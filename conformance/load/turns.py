@@ -15,12 +15,12 @@ from conformance.engine.model import Blocked, HarnessError
 from conformance.load.judge import judge
 from conformance.load.model import LoadScript, LoadSession, TurnResult
 from conformance.profiles import Profile
-from conformance.transports.base import TransportError
 
 __all__ = ["SessionFailed", "open_session", "play_turn", "turn_deadline"]
 
-# What ends a turn as ERROR: the harness or the network failed.
-_ERRORS = (HarnessError, TransportError, Blocked, TimeoutError, OSError)
+# What ends a turn as ERROR: the harness or the network failed (a TransportError is a
+# HarnessError).
+_ERRORS = (HarnessError, Blocked, TimeoutError, OSError)
 
 
 class SessionFailed(Exception):

@@ -12,6 +12,7 @@ from conformance.profiles.loader import (
     load_profile,
     merge,
     profile_protocol,
+    profile_url,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "load_profile",
     "merge",
     "profile_protocol",
+    "profile_url",
 ]

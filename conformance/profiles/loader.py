@@ -171,6 +171,16 @@ def profile_protocol(
     return name
 
 
+def profile_url(path: Path | None) -> str | None:
+    """The server a profile file names (its `url`), or None; the file's own errors wait for
+    `load_profile`, which reads it whole."""
+    if path is None:
+        return None
+    raw, _ = _raw(path, None)
+    url = raw.get("url")
+    return url if isinstance(url, str) and url else None
+
+
 def load_profile(path: Path | None, given: ProtocolProfile, *, embedded: bool = False) -> Profile:
     """The profile at `path` over the built-in profile of `given`, or the built-in alone.
 

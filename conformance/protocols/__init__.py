@@ -73,6 +73,7 @@ class VariantInfo(Protocol):
 class ProtocolPlugin:
     name: str
     title: str
+    package: str  # the plug-in's package, holding its profile.yaml (the collection's anchor)
     builtin_profile: Callable[[], Mapping[str, Any]]
     profile_schema: Callable[[], Mapping[str, Any]]
     catalogue: Callable[[], Sequence[Case]]
@@ -126,6 +127,7 @@ def conventional(
     return ProtocolPlugin(
         name=name,
         title=title,
+        package=package,
         builtin_profile=lambda: packaged(package, "profile.yaml"),
         profile_schema=lambda: packaged(package, "profile.schema.json"),
         catalogue=lambda: entry("cases", "ordered")(),

@@ -7,13 +7,15 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
+from conformance.engine.model import HarnessError
 from conformance.engine.transcript import Direction, Transcript, WireEvent
 
 __all__ = ["Mailbox", "Refused", "TransportError"]
 
 
-class TransportError(Exception):
-    """The connection could not be made or was lost: not a verdict on the protocol."""
+class TransportError(HarnessError):
+    """The connection could not be made or was lost: not a verdict on the protocol (a harness
+    or network failure, ERROR wherever a case meets it)."""
 
 
 class Refused(Exception):

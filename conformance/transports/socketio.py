@@ -16,7 +16,7 @@ import socketio
 from conformance.engine.transcript import Direction, Transcript
 from conformance.transports.base import Mailbox, Refused, TransportError
 
-__all__ = ["Refused", "SocketIOPeer", "TransportError"]
+__all__ = ["SocketIOPeer"]
 
 
 class SocketIOPeer(Mailbox):

@@ -17,7 +17,7 @@ from conformance.protocols.metahuman.reference.providers import (
     OfflineLanguageModel,
     Providers,
 )
-from conformance.transports.socketio import Refused
+from conformance.transports.base import Refused
 from tests.conftest import PeerFactory, ServerFactory, chunks, fixture_audio, session_update
 from tests.e2e.turns import configure, delta_audio, deltas_until_done, turn
 

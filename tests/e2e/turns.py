@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.engine.transcript import WireEvent
-from conformance.transports.socketio import Refused, SocketIOPeer
+from conformance.transports.base import Refused
+from conformance.transports.socketio import SocketIOPeer
 from tests.conftest import PeerFactory, chunks, fixture_audio, session_update
 
 

@@ -20,7 +20,8 @@ from conformance.engine.transcript import WireEvent
 from conformance.fixtures import clip
 from conformance.profiles import merge
 from conformance.protocols.metahuman.events import Event, Role
-from conformance.transports.socketio import Refused, SocketIOPeer, TransportError
+from conformance.transports.base import Refused, TransportError
+from conformance.transports.socketio import SocketIOPeer
 
 __all__ = ["Connection", "MetaHumanClient", "Mode", "Turn", "delta_id", "play_turn", "run_turn"]
 

@@ -20,7 +20,8 @@ from conformance.fuzz.judgement import Judgement, broken, lenient, observed, wor
 from conformance.fuzz.values import JSON, is_base64
 from conformance.protocols.metahuman.client import MetaHumanClient
 from conformance.protocols.metahuman.events import Event, Role
-from conformance.transports.socketio import SocketIOPeer, TransportError
+from conformance.transports.base import TransportError
+from conformance.transports.socketio import SocketIOPeer
 
 __all__ = ["judge_step", "negative_steps", "positive_steps", "witness"]
 

@@ -12,7 +12,7 @@ from conformance.engine.model import Blocked, Level
 from conformance.protocols.metahuman.cases.common import CATALOGUE, TRANSPORT_DEFAULT, shown
 from conformance.protocols.metahuman.client import MetaHumanClient, Mode, Turn, run_turn
 from conformance.protocols.metahuman.events import Event, Role
-from conformance.transports.socketio import TransportError
+from conformance.transports.base import TransportError
 
 AREA = "isolation and security"
 
