@@ -4,5 +4,5 @@
 opens a session and plays one judged turn; `runner.py` runs N sessions on one asyncio loop
 (`conformance load`, `command.py`); `locustfile.py` runs the same sessions as Locust users.
 Nothing here names a protocol. This module imports nothing, so that a plug-in importing
-`conformance.load.model` pulls in neither the runner nor Locust.
+`conformance.protocols.load` pulls in neither the runner nor Locust.
 """

@@ -17,8 +17,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from conformance.load.model import LATENCIES
 from conformance.load.svg import latency_over_time, percentile_plot, throughput_plot
+from conformance.protocols.load import LATENCIES
 from conformance.reports.html import transcript
 from conformance.reports.html_assets import SCRIPT, STYLE, VERDICT_COLOURS
 

@@ -17,8 +17,8 @@ from typing import Any, TypeVar, cast
 from conformance.engine.context import CaseContext, Env, Recorder, ScenarioCache
 from conformance.engine.executor import case_deadline, execute, missing_capability
 from conformance.engine.model import HarnessError, Level, Verdict
-from conformance.load.model import Played, TurnResult, TurnViolation
 from conformance.profiles import Profile
+from conformance.protocols.load import Played, TurnResult, TurnViolation
 
 __all__ = ["judge"]
 

@@ -37,9 +37,9 @@ from locust import User, events, task
 from locust.env import Environment
 
 from conformance.load.bridge import LoopThread
-from conformance.load.model import LoadSession, TurnResult
 from conformance.load.runner import session_name
 from conformance.load.turns import SessionFailed, open_session, play_turn
+from conformance.protocols.load import LoadSession, TurnResult
 from conformance.target import Target, TargetError
 
 _LOOP: LoopThread | None = None

@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from conformance.load.model import LoadScript, LoadSession, TurnResult
 from conformance.load.stats import Stats
 from conformance.load.turns import SessionFailed, open_session, play_turn, turn_deadline
 from conformance.profiles import Profile
+from conformance.protocols.load import LoadScript, LoadSession, TurnResult
 
 __all__ = ["LoadOptions", "LoadRun", "session_name"]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from conformance.engine.model import Level, verdict_for
 from conformance.engine.transcript import wire_log
-from conformance.load.model import FIRST_AUDIO, TurnResult
+from conformance.protocols.load import FIRST_AUDIO, TurnResult
 
 __all__ = ["PERCENTILES", "ClauseCount", "ErrorCount", "Progress", "Stats", "percentile", "summary"]
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from conformance.engine.context import SCENARIO_EXCHANGES, Env, Recorder, exchange_seconds
 from conformance.engine.model import Blocked, HarnessError
 from conformance.load.judge import judge
-from conformance.load.model import LoadScript, LoadSession, TurnResult
 from conformance.profiles import Profile
+from conformance.protocols.load import LoadScript, LoadSession, TurnResult
 
 __all__ = ["SessionFailed", "open_session", "play_turn", "turn_deadline"]
 

@@ -20,7 +20,7 @@ from conformance.profiles import ProtocolProfile
 if TYPE_CHECKING:
     from conformance.engine.context import Env
     from conformance.fuzz.findings import Finding
-    from conformance.load.model import LoadScript
+    from conformance.protocols.load import LoadScript
 
 __all__ = [
     "FaultInfo",
@@ -93,7 +93,7 @@ class ProtocolPlugin:
     fuzz_catalogue: Callable[[], Sequence[Case]]
     replay: Callable[[Finding, Env], Awaitable[str | None]]
     # what `conformance load` and the Locust users play: the scripted session and turn, judged
-    # by the catalogue's own per-turn cases (conformance/load/model.py)
+    # by the catalogue's own per-turn cases (conformance/protocols/load.py)
     load_script: Callable[[], LoadScript]
 
 

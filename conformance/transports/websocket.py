@@ -1,8 +1,8 @@
 """A plain WebSocket peer (JSON text messages), recorded like every other transport.
 
-A received JSON object is recorded under its `type` (the Chat Mode vocabulary, and a common
-one); anything else under "text" or "binary". A handshake the server answers with an HTTP
-error raises `Refused({"status", "body"})`; network trouble raises `TransportError`.
+A JSON object is recorded under its `type` (a common key, protocol-neutral) or under what the
+protocol's `label` names it; anything else under "text" or "binary". A handshake the server
+answers with an HTTP error raises `Refused({"status", "body"})`; network trouble raises `TransportError`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
@@ -18,7 +18,12 @@ import aiohttp
 from conformance.engine.transcript import Direction, Transcript
 from conformance.transports.base import Mailbox, Refused, TransportError
 
-__all__ = ["WebSocketPeer"]
+__all__ = ["WebSocketPeer", "by_type"]
+
+
+def by_type(message: Any) -> str:
+    """A message's name in the wire log: a JSON object's `type`, else "message"."""
+    return str(message.get("type") or "message") if isinstance(message, Mapping) else "message"
 
 
 class WebSocketPeer(Mailbox):
@@ -29,9 +34,11 @@ class WebSocketPeer(Mailbox):
         name: str,
         transcript: Transcript,
         headers: Mapping[str, str] | None = None,
+        label: Callable[[Any], str] = by_type,
     ) -> None:
         super().__init__(name, transcript)
         self.url = url
+        self.label = label  # how the protocol names a message it sends
         self.headers = dict(headers or {})
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
@@ -62,11 +69,8 @@ class WebSocketPeer(Mailbox):
         self._reader = asyncio.create_task(self._read(self._ws))
 
     async def send_json(self, message: Any) -> None:
-        """Send one JSON message, recorded under its `type`/`chat_type` when it has one."""
-        label = "message"
-        if isinstance(message, Mapping):
-            label = str(message.get("chat_type") or message.get("type") or "message")
-        await self._send(label, json.dumps(message), (message,))
+        """Send one JSON message, recorded under the name the protocol's `label` gives it."""
+        await self._send(self.label(message), json.dumps(message), (message,))
 
     async def send_text(self, text: str) -> None:
         """Send raw text (for malformed input)."""

@@ -9,6 +9,7 @@ from xml.etree import ElementTree
 
 from conformance import protocols
 from conformance.reports import validate_report
+from tests.catalogue import listed_ids
 from tests.selftest.conftest import conformance
 
 # The embedded run takes about 10 s here; a run far slower is a regression worth a look.
@@ -24,6 +25,7 @@ def test_embedded_evi_reference_passes_every_case(tmp_path: Path) -> None:
     wrong = {i: v for i, v in run.verdicts().items() if v != "PASS"}
     assert not wrong, run.stdout[-3000:]
     assert report["summary"]["total"] == len(protocols.plugin("evi").catalogue())
+    assert list(run.verdicts().items()) == [(i, "PASS") for i in listed_ids("evi")]
     assert report["target"]["embedded"] is True
     assert report["duration_s"] < SLOW_S
     junit = ElementTree.parse(run.report_dir / "junit.xml").getroot()

@@ -10,6 +10,7 @@ from xml.etree import ElementTree
 
 from conformance import protocols
 from conformance.reports import validate_report
+from tests.catalogue import listed_ids
 from tests.selftest.conftest import conformance
 
 
@@ -22,6 +23,8 @@ def test_embedded_reference_server_passes_everything(tmp_path: Path) -> None:
     assert report["summary"]["FAILED"] == 0
     assert report["summary"]["ERROR"] == 0
     assert report["summary"]["total"] == len(protocols.plugin("metahuman").catalogue())
+    # the committed listing's ids, in its order, every one PASS against the reference
+    assert list(run.verdicts().items()) == [(i, "PASS") for i in listed_ids("metahuman")]
     assert report["target"]["embedded"] is True
     junit = ElementTree.parse(run.report_dir / "junit.xml").getroot()
     assert int(junit.find("testsuite").get("tests")) == report["summary"]["total"]  # type: ignore[union-attr, arg-type]
@@ -122,6 +125,7 @@ def test_chatmode_embedded_and_by_ws_url(tmp_path: Path, faulty: Any) -> None:
     assert embedded.report["protocol"] == "chatmode"
     assert embedded.report["summary"]["FAILED"] == embedded.report["summary"]["ERROR"] == 0
     assert embedded.report["summary"]["total"] == len(protocols.plugin("chatmode").catalogue())
+    assert list(embedded.verdicts().items()) == [(i, "PASS") for i in listed_ids("chatmode")]
     profile = tmp_path / "chatmode.yaml"
     profile.write_text("protocol: chatmode\nauth: {user_id: someone-else}\n")
     url = faulty([], "chatmode").replace("http://", "ws://")
@@ -132,3 +136,23 @@ def test_chatmode_embedded_and_by_ws_url(tmp_path: Path, faulty: Any) -> None:
     unsupported = {i for i, v in remote.verdicts().items() if v == "UNSUPPORTED"}
     assert unsupported == {"CM-CON-003", "CM-WS-003"}, remote.verdicts()
     assert set(remote.verdicts().values()) == {"PASS", "UNSUPPORTED"}
+
+
+def test_a_users_pytest_plugins_do_not_change_a_run(tmp_path: Path) -> None:
+    """pytest-randomly and pytest-asyncio are installed in this venv (dev dependencies), as in
+    many a user's: `conformance run` loads neither, so the cases run in catalogue order with the
+    same verdicts; loading randomly on purpose (`-- -p randomly`) does shuffle them, so the
+    order seen is not luck."""
+    from importlib.metadata import version
+
+    # installed, as a user's would be: what the run must not pick up
+    assert version("pytest-randomly")
+    assert version("pytest-asyncio")
+    run = conformance(tmp_path / "plain", "--protocol", "chatmode")
+    assert run.code == 0, run.stdout[-3000:]
+    assert list(run.verdicts().items()) == [(i, "PASS") for i in listed_ids("chatmode")]
+    assert "randomly" not in run.stdout
+    assert "asyncio" not in run.stdout
+    shuffled = conformance(tmp_path / "shuffled", "--protocol", "chatmode", "--", "-p", "randomly")
+    assert "randomly" in shuffled.stdout
+    assert list(shuffled.verdicts()) != listed_ids("chatmode")

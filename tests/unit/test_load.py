@@ -22,11 +22,11 @@ from conformance.engine.transcript import Direction, Transcript
 from conformance.load.html import render_load_html
 from conformance.load.judge import judge
 from conformance.load.junit import write_load_junit
-from conformance.load.model import FIRST_AUDIO, TURN, Played, TurnResult, TurnViolation
 from conformance.load.report import build_load_report, validate_load_report
 from conformance.load.slo import evaluate
 from conformance.load.stats import Stats, percentile, summary
 from conformance.profiles import ProfileError, load_profile
+from conformance.protocols.load import FIRST_AUDIO, TURN, Played, TurnResult, TurnViolation
 
 LOAD_PACKAGE = Path(__file__).resolve().parents[2] / "conformance" / "load"
 

@@ -108,6 +108,7 @@ class ChatClient:
             name=name,
             transcript=self.env.recorder.transcript,
             headers=self.headers,
+            label=_label,
         )
         self.peers.append(peer)
         try:
@@ -279,3 +280,10 @@ def _keep_audio(env: Env, turn: Turn, label: str) -> None:
     env.recorder.audio.append(
         {"label": f"answer audio ({label})", "format": fmt, "path": f"audio/{name}", "ms": length}
     )
+
+
+def _label(message: Any) -> str:
+    """A chat message's name in the wire log: its `chat_type` (text, voice), else its `type`."""
+    if isinstance(message, Mapping):
+        return str(message.get("chat_type") or message.get("type") or "message")
+    return "message"

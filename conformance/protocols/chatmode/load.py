@@ -19,9 +19,9 @@ from conformance.engine.catalogue import matches
 from conformance.engine.context import Env
 from conformance.engine.model import Case
 from conformance.engine.transcript import WireEvent
-from conformance.load.model import FIRST_AUDIO, TURN, LoadSession, Played, turn_env
 from conformance.protocols.chatmode.cases import ordered
 from conformance.protocols.chatmode.client import ANSWERS, ChatClient, Turn
+from conformance.protocols.load import FIRST_AUDIO, TURN, LoadSession, Played, turn_env
 from conformance.transports.base import TransportError
 from conformance.transports.websocket import WebSocketPeer
 

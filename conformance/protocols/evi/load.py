@@ -17,7 +17,6 @@ from conformance.engine.catalogue import matches
 from conformance.engine.context import Env, Recorder
 from conformance.engine.model import Case
 from conformance.engine.transcript import Transcript, WireEvent
-from conformance.load.model import FIRST_AUDIO, TURN, LoadSession, Played
 from conformance.profiles import merge
 from conformance.protocols.evi.cases import ordered
 from conformance.protocols.evi.cases.common import (
@@ -28,6 +27,7 @@ from conformance.protocols.evi.cases.common import (
 )
 from conformance.protocols.evi.client import Chat, EviClient, fields, message_events
 from conformance.protocols.evi.events import Server
+from conformance.protocols.load import FIRST_AUDIO, TURN, LoadSession, Played
 
 __all__ = ["SCRIPT", "EviLoad"]
 

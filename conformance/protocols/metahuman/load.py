@@ -19,8 +19,8 @@ from conformance.engine.catalogue import matches
 from conformance.engine.context import Env
 from conformance.engine.model import Case
 from conformance.engine.transcript import WireEvent
-from conformance.load.model import FIRST_AUDIO, TURN, LoadSession, Played, turn_env
 from conformance.profiles import Profile
+from conformance.protocols.load import FIRST_AUDIO, TURN, LoadSession, Played, turn_env
 from conformance.protocols.metahuman.cases import ordered
 from conformance.protocols.metahuman.cases.common import MODES, offered
 from conformance.protocols.metahuman.cases.isolation import Bystander

@@ -1,8 +1,9 @@
 """What a protocol plug-in supplies for load mode, and what one judged turn yields.
 
-Plain data and two small protocols, at the engine's level: a plug-in's `load.py` imports only
-this module of `conformance.load`, and the rest of the package (runner, judge, reports, the
-Locust bridge) reaches a protocol only through `ProtocolPlugin.load_script`.
+Plain data and two small protocols, the shared model beside `faults.py` and `variants.py`: a
+plug-in's `load.py` imports this module and nothing of `conformance.load`, and load mode
+(runner, judge, reports, the Locust bridge) reaches a protocol only through
+`ProtocolPlugin.load_script`.
 
 A scripted session is opened once (connect; a plug-in may configure in its first turn, so the
 cases judge that answer) and then plays the protocol's scripted turn again and again. Each
