@@ -2,7 +2,8 @@
 
 A JSON object is recorded under its `type` (a common key, protocol-neutral) or under what the
 protocol's `label` names it; anything else under "text" or "binary". A handshake the server
-answers with an HTTP error raises `Refused({"status", "body"})`; network trouble raises `TransportError`.
+answers with an HTTP error raises `Refused({"status", "body"})`; network trouble raises
+`TransportError`.
 """
 
 from __future__ import annotations
