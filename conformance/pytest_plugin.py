@@ -142,7 +142,7 @@ def pytest_configure(config: pytest.Config) -> None:
         embedded = EmbeddedServer.reference(profile.protocol)
         url = embedded.start()
     else:
-        problem = reachable(url, profile.timeout("connect"))
+        problem = reachable(url, profile.timeouts.connect)
         if problem is not None:
             raise pytest.UsageError(f"unreachable target: {problem}")
     report_dir = Path(config.getoption("conformance_report_dir"))

@@ -81,7 +81,7 @@ def run_load(request: LoadRequest, *, stderr: TextIO = sys.stderr) -> int:
     server = EmbeddedServer.reference(profile.protocol) if embedded else None
     url = server.start() if server is not None else str(request.url or profile.url)
     try:
-        if server is None and (problem := reachable(url, profile.timeout("connect"))):
+        if server is None and (problem := reachable(url, profile.timeouts.connect)):
             raise LoadUsageError(f"unreachable target: {problem}")
         run = LoadRun(
             script=protocols.plugin(profile.protocol).load_script(),

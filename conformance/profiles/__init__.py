@@ -13,12 +13,15 @@ from conformance.profiles.loader import (
     merge,
     profile_protocol,
 )
+from conformance.profiles.timeouts import Timeout, Timeouts
 
 __all__ = [
     "DEFAULT_PROTOCOL",
     "Profile",
     "ProfileError",
     "ProtocolProfile",
+    "Timeout",
+    "Timeouts",
     "load_profile",
     "merge",
     "profile_protocol",
