@@ -70,7 +70,7 @@ class Target:
                 report_dir=report_dir,
                 embedded=server,
             )
-        problem = reachable(url, loaded.timeout("connect"))
+        problem = reachable(url, loaded.timeouts.connect)
         if problem is not None:
             raise TargetError(f"unreachable target: {problem}")
         return cls(plugin=plugin, profile=loaded, url=url, report_dir=report_dir)

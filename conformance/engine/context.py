@@ -22,7 +22,7 @@ from typing import Any, NoReturn, TypeVar
 
 from conformance.engine.model import Blocked, Case, HarnessError, Level, Unsupported, Violation
 from conformance.engine.transcript import Transcript
-from conformance.profiles import Profile
+from conformance.profiles import Profile, Timeouts
 
 __all__ = [
     "SCENARIO_EXCHANGES",
@@ -39,8 +39,7 @@ SCENARIO_EXCHANGES = 3
 
 def exchange_seconds(profile: Profile) -> float:
     """The longest one exchange may take: the sum of the profile's timeouts."""
-    timeouts = profile.data.get("timeouts", {})
-    return float(sum(float(v) for v in timeouts.values()))
+    return float(sum(profile.timeouts))
 
 
 T = TypeVar("T")
@@ -69,8 +68,10 @@ class Env:
     # prerequisites the server failed earlier in the run, with why (shared by the whole run)
     broken: dict[str, str] = field(default_factory=dict)
 
-    def timeout(self, name: str) -> float:
-        return self.profile.timeout(name)
+    @property
+    def timeouts(self) -> Timeouts:
+        """The profile's timeouts, typed: `env.timeouts.turn`."""
+        return self.profile.timeouts
 
     def prerequisite(self, name: str) -> None:
         """Blocked when an earlier exchange of the run found the server failing `name`."""

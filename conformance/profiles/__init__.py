@@ -14,12 +14,15 @@ from conformance.profiles.loader import (
     profile_protocol,
     profile_url,
 )
+from conformance.profiles.timeouts import Timeout, Timeouts
 
 __all__ = [
     "DEFAULT_PROTOCOL",
     "Profile",
     "ProfileError",
     "ProtocolProfile",
+    "Timeout",
+    "Timeouts",
     "load_profile",
     "merge",
     "profile_protocol",

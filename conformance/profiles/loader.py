@@ -15,7 +15,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -23,6 +23,8 @@ from typing import Any
 
 import jsonschema
 import yaml
+
+from conformance.profiles.timeouts import Timeouts
 
 __all__ = [
     "DEFAULT_PROTOCOL",
@@ -44,19 +46,21 @@ class ProfileError(ValueError):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Profile:
-    """A validated profile; `data` holds every key, defaults filled in."""
+    """A validated profile; `data` holds every key, defaults filled in; `timeouts` the seven
+    timeouts, typed (`profile.timeouts.turn`), read from `data` once."""
 
     protocol: str
     source: str  # the file, or "built-in:<protocol>"
     data: Mapping[str, Any]
+    timeouts: Timeouts = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "timeouts", Timeouts.of(self.data["timeouts"]))
 
     @property
     def url(self) -> str | None:
         url = self.data.get("url")
         return str(url) if url else None
-
-    def timeout(self, name: str) -> float:
-        return float(self.data["timeouts"][name])
 
     def section(self, name: str) -> Mapping[str, Any]:
         value = self.data.get(name, {})
@@ -199,4 +203,7 @@ def load_profile(path: Path | None, given: ProtocolProfile, *, embedded: bool = 
     base = merge(given.builtin, given.embedded) if embedded else given.builtin
     data = merge(base, raw)
     validate(data, schema, source)
+    missing = [n for n in Timeouts.names() if n not in data.get("timeouts", {})]
+    if missing:
+        raise ProfileError(f"{source}: /timeouts: no value for {', '.join(missing)}")
     return Profile(protocol=given.name, source=source, data=data)

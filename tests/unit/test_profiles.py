@@ -14,6 +14,7 @@ from conformance.profiles import (
     Profile,
     ProfileError,
     ProtocolProfile,
+    Timeout,
     load_profile,
     profile_protocol,
 )
@@ -25,7 +26,15 @@ ALPHA = ProtocolProfile(
     name="alpha",
     builtin={
         "protocol": "alpha",
-        "timeouts": {"connect": 1, "event": 1, "turn": 5, "silence": 0.5, "stall": 1},
+        "timeouts": {
+            "connect": 1,
+            "event": 1,
+            "transcription": 3,
+            "first_audio": 4,
+            "turn": 5,
+            "silence": 0.5,
+            "stall": 1,
+        },
         "greeting": {"text": "hello", "loud": False},
     },
     schema={
@@ -116,3 +125,40 @@ def test_bad_profiles_name_the_field(text: str, says: str, tmp_path: Path) -> No
         _loaded(tmp_path, text)
     assert str(raised.value).startswith(f"{tmp_path / 'profile.yaml'}: ")
     assert says in str(raised.value)
+
+
+def test_timeouts_are_typed_floats_that_name_their_key(tmp_path: Path) -> None:
+    """The seven timeouts come from the profile, each a float that knows its key and cites
+    itself in the words messages use; a profile's timeouts override the defaults."""
+    timeouts = _loaded(tmp_path, None).timeouts
+    assert [t.key for t in timeouts] == [
+        "timeouts.connect",
+        "timeouts.event",
+        "timeouts.transcription",
+        "timeouts.first_audio",
+        "timeouts.turn",
+        "timeouts.silence",
+        "timeouts.stall",
+    ]
+    assert list(timeouts) == [1, 1, 3, 4, 5, 0.5, 1]
+    assert all(isinstance(t, Timeout) and isinstance(t, float) for t in timeouts)
+    assert timeouts.turn == 5.0
+    assert timeouts.turn.key == "timeouts.turn"
+    assert timeouts.turn.cited == "5 s (timeouts.turn)"
+    assert timeouts.silence.cited == "0.5 s (timeouts.silence)"
+    assert type(timeouts.turn * 4) is float  # arithmetic gives plain seconds
+    overridden = _loaded(tmp_path, "protocol: alpha\ntimeouts: {turn: 30, stall: 2.5}\n").timeouts
+    assert (overridden.turn, overridden.stall, overridden.event) == (30.0, 2.5, 1.0)
+    assert overridden.turn.cited == "30 s (timeouts.turn)"
+    assert overridden.stall.cited == "2.5 s (timeouts.stall)"
+
+
+def test_a_profile_without_every_timeout_is_refused(tmp_path: Path) -> None:
+    """A built-in profile must give all seven timeouts; a missing one is named."""
+    builtin = {**ALPHA.builtin, "timeouts": {"connect": 1, "turn": 5}}
+    lacking = ProtocolProfile(name="alpha", builtin=builtin, schema=ALPHA.schema, embedded={})
+    with pytest.raises(ProfileError) as raised:
+        load_profile(None, lacking)
+    assert str(raised.value) == (
+        "built-in:alpha: /timeouts: no value for event, transcription, first_audio, silence, stall"
+    )

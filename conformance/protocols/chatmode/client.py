@@ -17,6 +17,7 @@ from conformance.engine.context import Env
 from conformance.engine.model import HarnessError
 from conformance.engine.transcript import WireEvent
 from conformance.fixtures import clip
+from conformance.profiles import Timeout
 from conformance.transports.base import Refused, TransportError
 from conformance.transports.http import HttpAnswer, request
 from conformance.transports.websocket import WebSocketPeer
@@ -77,7 +78,7 @@ class ChatClient:
             transcript=self.env.recorder.transcript,
             json_body=body,
             headers=self.headers,
-            timeout=self.env.timeout("event"),
+            timeout=self.env.timeouts.event,
         )
 
     async def token(self, user_id: str | None = None) -> str:
@@ -97,7 +98,7 @@ class ChatClient:
             self.http_base + self._http("connection_path"),
             transcript=self.env.recorder.transcript,
             headers=headers,
-            timeout=self.env.timeout("event"),
+            timeout=self.env.timeouts.event,
         )
 
     async def attempt(self, name: str, token: str | None) -> tuple[WebSocketPeer | None, Any]:
@@ -112,7 +113,7 @@ class ChatClient:
         )
         self.peers.append(peer)
         try:
-            await peer.connect(self.env.timeout("connect"))
+            await peer.connect(self.env.timeouts.connect)
         except Refused as refused:
             return None, refused.payload
         return peer, None
@@ -154,18 +155,18 @@ class ChatClient:
         return message
 
     async def answer(
-        self, peer: WebSocketPeer, after: int, timeout: str = "turn"
+        self, peer: WebSocketPeer, after: int, timeout: Timeout | None = None
     ) -> WireEvent | None:
         """The `incoming` or `system` message that answers, or None (see below).
 
         While the server is silent or sends `event` notifications (it may take its time), the
-        wait runs to `timeouts.<timeout>`. It ends sooner when the socket closes (None), or
-        once the server has sent something the harness does not recognise (a message without a
-        known `type`, text that is not JSON...): the exchange has begun and went astray, so
-        the wait ends when nothing more arrives for `timeouts.stall` seconds (None if no
-        answer came by then).
+        wait runs to `timeout` (timeouts.turn unless given). It ends sooner when the socket
+        closes (None), or once the server has sent something the harness does not recognise (a
+        message without a known `type`, text that is not JSON...): the exchange has begun and
+        went astray, so the wait ends when nothing more arrives for `timeouts.stall` seconds
+        (None if no answer came by then).
         """
-        limit = self.env.timeout(timeout)
+        limit = self.env.timeouts.turn if timeout is None else timeout
         loop = asyncio.get_running_loop()
         began = loop.time()
         try:
@@ -182,24 +183,24 @@ class ChatClient:
                 lambda e: e.event in ANSWERS or e.event == "close",
                 max(0.0, limit - (loop.time() - began)),
                 after=after,
-                stall=self.env.timeout("stall"),
+                stall=self.env.timeouts.stall,
             )
         except TimeoutError:
             return None
 
     async def reply(
-        self, peer: WebSocketPeer, after: int, timeout: str = "event"
+        self, peer: WebSocketPeer, after: int, timeout: Timeout | None = None
     ) -> WireEvent | None:
         """The first message after `after` that is no `event` notification, or None.
 
         What answers a message that gets one reply (an invalid message's error): whatever it
         is, a `system` message or not, it is the reply to judge, and the wait ends with it, or
-        with the socket's close (None), or after `timeouts.<timeout>` (None).
+        with the socket's close (None), or after `timeout` (None; timeouts.event unless given).
         """
         try:
             hit = await peer.wait_for(
                 lambda e: e.event not in ("event", "connect"),
-                self.env.timeout(timeout),
+                self.env.timeouts.event if timeout is None else timeout,
                 after=after,
             )
         except TimeoutError:
@@ -216,7 +217,7 @@ class ChatClient:
             self.resolve(url),
             transcript=self.env.recorder.transcript,
             headers=self.headers,
-            timeout=self.env.timeout("turn"),
+            timeout=self.env.timeouts.turn,
         )
 
 

@@ -306,9 +306,9 @@ async def probe(client: ChatClient, peer: WebSocketPeer) -> str | None:
         await peer.send_json(client.text())
     except TransportError:
         return "the socket was gone"
-    answer = await _answer(peer, start, client.env.timeout("turn"))
+    answer = await _answer(peer, start, client.env.timeouts.turn)
     if answer is None:
-        return f"a valid text message got no answer within {client.env.timeout('turn'):g} s"
+        return f"a valid text message got no answer within {client.env.timeouts.turn:g} s"
     if answer.event == "close":
         return f"the server closed it (code {answer.payload}) instead of answering a text message"
     if answer.event != "incoming":
@@ -342,16 +342,16 @@ async def judge_step(env: Env, step: Step) -> Judgement | None:
                 await peer.send_json(payload)
         except TransportError as exc:
             return broken(f"the socket was gone while sending {step.label}: {exc}")
-        timeout = env.timeout("event" if step.expect == "error" else "turn")
+        timeout = env.timeouts.event if step.expect == "error" else env.timeouts.turn
         answer = await _answer(peer, start, timeout)
         if answer is None:
             wanted = {"error": "system message", "ack": "incoming answer"}.get(
                 step.expect, "incoming or system message"
             )
-            if step.expect == "error" and env.timeout("turn") > timeout:
+            if step.expect == "error" and env.timeouts.turn > timeout:
                 # Accepted (lenient), the answer is a turn's: the turn's time before "silent".
-                answer = await _answer(peer, start, env.timeout("turn") - timeout)
-                timeout = env.timeout("turn")
+                answer = await _answer(peer, start, env.timeouts.turn - timeout)
+                timeout = env.timeouts.turn
             if answer is None:
                 return broken(f"no {wanted} within {timeout:g} s after {step.label}")
         if answer.event == "close":
@@ -392,7 +392,7 @@ async def witness(env: Env, during: asyncio.Event) -> str | None:
             await peer.send_json(message)
         except TransportError:
             return "after the fuzzing, another user's socket was gone"
-        answer = await _answer(peer, start, env.timeout("turn"))
+        answer = await _answer(peer, start, env.timeouts.turn)
         if answer is None or answer.event != "incoming":
             got = "nothing" if answer is None else answer.event
             return f"after the fuzzing, another user's text message got {got}, not incoming"

@@ -22,6 +22,7 @@ from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 from conformance.engine.context import Env
 from conformance.fuzz.judgement import lenient, observed
 from conformance.fuzz.runner import Clock, LoopBridge, ProtocolBroken
+from conformance.profiles import Timeout
 from conformance.protocols.chatmode.client import ChatClient
 from conformance.protocols.chatmode.fuzz import answer_of, schema_problem
 from conformance.transports.base import TransportError
@@ -81,7 +82,7 @@ def machine(
         # --- plumbing ---
 
         def _run(self, coroutine: Any) -> Any:
-            return bridge.run(coroutine, timeout=4 * env.timeout("turn"))
+            return bridge.run(coroutine, timeout=4 * env.timeouts.turn)
 
         def _note(self, rule_name: str, **args: Any) -> None:
             self.steps.append({"rule": rule_name, **args})
@@ -112,24 +113,24 @@ def machine(
                 raise self._broken(f"the socket was gone sending {what}: {exc}") from None
             return start
 
-        def _answer(self, what: str, start: int, timeout: str, patience: str = "") -> Any:
+        def _answer(
+            self, what: str, start: int, timeout: Timeout, patience: Timeout | None = None
+        ) -> Any:
             """The one answer (`incoming` or `system`) to what was sent at `start`: within
             `timeout`, or (`patience`, for a turn accepted leniently) that longer timeout."""
-            limit = env.timeout(timeout)
+            limit = timeout
             try:
                 answer = self._run(self.peer.wait_for(answer_of, limit, after=start))
             except TimeoutError:
                 answer = None
-            if answer is None and patience and env.timeout(patience) > limit:
+            if answer is None and patience is not None and patience > limit:
                 try:
-                    answer = self._run(
-                        self.peer.wait_for(answer_of, env.timeout(patience) - limit, after=start)
-                    )
+                    answer = self._run(self.peer.wait_for(answer_of, patience - limit, after=start))
                 except TimeoutError:
                     answer = None
-                limit, timeout = env.timeout(patience), patience
+                limit = patience
             if answer is None:
-                raise self._broken(f"{what}: no answer within {limit:g} s (timeouts.{timeout})")
+                raise self._broken(f"{what}: no answer within {limit.cited}")
             self._run(asyncio.sleep(_SETTLE_S))
             received = self.peer.received[start:]
             problem = schema_problem(received)
@@ -145,7 +146,7 @@ def machine(
 
         def _turn(self, what: str, message: Any) -> None:
             start = self._send(what, message)
-            answer = self._answer(what, start, "turn")
+            answer = self._answer(what, start, env.timeouts.turn)
             payload = answer.payload
             if answer.event != "incoming":
                 clock.observe(observed(f"{what} was refused: {answer.event} {payload!r:.120}"))
@@ -183,7 +184,7 @@ def machine(
             self._note("invalid", kind=kind)
             what = f"an invalid message ({kind})"
             start = self._send(what, INVALID[kind](self.client.text()))
-            answer = self._answer(what, start, "event", patience="turn")
+            answer = self._answer(what, start, env.timeouts.event, patience=env.timeouts.turn)
             if not self.peer.connected:
                 raise self._broken(f"the server closed the socket after {what}")
             if answer.event != "system":

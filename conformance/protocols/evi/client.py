@@ -228,13 +228,13 @@ class EviClient:
         )
         self.peers.append(peer)
         try:
-            await peer.connect(self.env.timeout("connect"))
+            await peer.connect(self.env.timeouts.connect)
         except Refused as refused:
             return Chat(name=name, peer=None, refusal=refused.payload)
         except TransportError as exc:
             raise HarnessError(str(exc)) from None
         chat = Chat(name=name, peer=peer)
-        chat.first = await self.wait(chat, lambda e: e.event != "connect", "event")
+        chat.first = await self.wait(chat, lambda e: e.event != "connect", self.env.timeouts.event)
         return chat
 
     async def open(self, name: str = "chat", **options: Any) -> Chat:
@@ -246,7 +246,7 @@ class EviClient:
         if chat.peer is None:
             why = f"the upgrade was refused ({chat.refusal!r})"
         elif chat.first is None:
-            why = f"nothing came within {self.env.timeout('event'):g} s (timeouts.event)"
+            why = f"nothing came within {self.env.timeouts.event.cited}"
         elif chat.first.event == "close":
             why = "the socket closed before any message"
         else:
@@ -313,20 +313,19 @@ class EviClient:
         self,
         chat: Chat,
         predicate: Callable[[WireEvent], bool],
-        timeout: str | float,
+        timeout: float,
         *,
         after: int = 0,
         stall: bool = False,
         not_before: float = 0.0,
     ) -> WireEvent | None:
         """The first matching event from index `after` on, or None when the wait ran out."""
-        seconds = self.env.timeout(timeout) if isinstance(timeout, str) else timeout
         try:
             return await chat.live.wait_for(
                 predicate,
-                max(seconds, 0.0),
+                max(timeout, 0.0),
                 after=after,
-                stall=self.env.timeout("stall") if stall else None,
+                stall=self.env.timeouts.stall if stall else None,
                 not_before=not_before,
             )
         except TimeoutError:
@@ -335,7 +334,7 @@ class EviClient:
     async def settle(self, chat: Chat, quiet: float | None = None) -> None:
         """Until nothing arrives for `quiet` seconds (at most timeouts.silence twice): the
         stragglers of an exchange that looked over."""
-        silence = self.env.timeout("silence")
+        silence = self.env.timeouts.silence
         quiet = min(0.2, silence) if quiet is None else quiet
         deadline = time.monotonic() + 2 * silence
         while (left := deadline - time.monotonic()) > 0 and chat.peer is not None:
@@ -374,31 +373,32 @@ class EviClient:
         chat, ends = turn.chat, (*until, *_ENDS)
         began = time.monotonic()
         # Nothing at all by timeouts.first_audio: the answer is late whatever it would be.
-        first = await self.wait(chat, lambda e: True, "first_audio", after=turn.start)
+        first = await self.wait(
+            chat, lambda e: True, self.env.timeouts.first_audio, after=turn.start
+        )
         if first is not None:
             first = await self.wait(
                 chat,
                 lambda e: e.event in ends or e.event in ANSWER,
-                self.env.timeout("turn") - (time.monotonic() - began),
+                self.env.timeouts.turn - (time.monotonic() - began),
                 after=turn.start,
                 stall=True,
-                not_before=self.env.timeout("first_audio") + self.env.timeout("stall"),
+                not_before=self.env.timeouts.first_audio + self.env.timeouts.stall,
             )
         if first is not None and first.event not in ends:
             first = await self.wait(
                 chat,
                 lambda e: e.event in ends,
-                max(0.1, self.env.timeout("turn") - (time.monotonic() - began)),
+                max(0.1, self.env.timeouts.turn - (time.monotonic() - began)),
                 after=turn.start,
                 stall=True,
             )
         turn.end = first
-        turn.stalled = first is None and time.monotonic() - began < self.env.timeout("turn")
+        turn.stalled = first is None and time.monotonic() - began < self.env.timeouts.turn
         if not self.since(chat, turn.start):
             self.env.broke(
                 ANSWERS_INPUT,
-                f"an input got no message at all within {self.env.timeout('first_audio'):g} s "
-                "(timeouts.first_audio)",
+                f"an input got no message at all within {self.env.timeouts.first_audio.cited}",
             )
         if first is None or first.event != "close":
             await self.settle(chat)
@@ -444,7 +444,7 @@ class EviClient:
         turn.end = await self.wait(
             chat,
             lambda e: e.event in _ENDS or e.event in ANSWER or _final(e),
-            "transcription",
+            self.env.timeouts.transcription,
             after=turn.start,
         )
         await self.settle(chat)
@@ -473,7 +473,7 @@ class EviClient:
         began = await self.wait(
             chat,
             lambda e: e.event in (Server.AUDIO_OUTPUT, *_ENDS),
-            self.env.timeout("first_audio"),
+            self.env.timeouts.first_audio,
             after=start,
         )
         seen = Interruption()
@@ -489,7 +489,7 @@ class EviClient:
         final = await self.wait(
             chat,
             lambda e: e.event in ("close", Server.ERROR) or _final(e),
-            "transcription",
+            self.env.timeouts.transcription,
             after=speech,
         )
         if final is not None and final.event == Server.USER_MESSAGE:
@@ -513,15 +513,18 @@ class EviClient:
             asked = len(chat.live.received)
             await self.send(chat, Client.USER_INPUT, text=question)
             await self.wait(
-                chat, lambda e: e.event in (Server.USER_MESSAGE, "close"), "event", after=asked
+                chat,
+                lambda e: e.event in (Server.USER_MESSAGE, "close"),
+                self.env.timeouts.event,
+                after=asked,
             )
-        await asyncio.sleep(self.env.timeout("silence"))
+        await asyncio.sleep(self.env.timeouts.silence)
         seen.during = message_events(self.since(chat, start))
         resumed = self.mark(chat)
         await self.send(chat, Client.RESUME_ASSISTANT_MESSAGE)
         seen.resumed = await self.finish(resumed)
         if seen.resumed.ended:
-            seen.after = await self.quiet(chat, self.env.timeout("silence"))
+            seen.after = await self.quiet(chat, self.env.timeouts.silence)
         return seen
 
     def keep_audio(self, turn: Turn, label: str) -> None:
@@ -567,7 +570,7 @@ class EviClient:
             transcript=self.env.recorder.transcript,
             json_body={"name": name, "timeouts": dict(timeouts)},
             headers={**self._section("transport").get("headers", {}), **creds.headers},
-            timeout=self.env.timeout("event"),
+            timeout=self.env.timeouts.event,
         )
 
 

@@ -426,12 +426,12 @@ async def _bad(client: EviClient, chat: Chat, step: Step) -> Judgement | None:
     payload = step.args[0] if step.args else None
     mark = client.mark(chat)
     await _send(chat, step.event, payload)
-    reply = await client.wait(chat, lambda e: True, "event", after=mark.start)
+    reply = await client.wait(chat, lambda e: True, client.env.timeouts.event, after=mark.start)
     soft: Judgement | None = None
     if reply is None:
         quiet = isinstance(payload, dict) and payload.get("type") in QUIET_WHEN_TAKEN
         if not quiet:
-            return broken(f"no error within {client.env.timeout('event'):g} s after {step.label}")
+            return broken(f"no error within {client.env.timeouts.event:g} s after {step.label}")
         soft = lenient(f"{step.label} got no error (taken without a word)")
     elif reply.event == "close":
         return broken(f"the server closed the socket after {step.label} without answering")
@@ -554,7 +554,7 @@ async def _pause(client: EviClient, chat: Chat, step: Step) -> Judgement | None:
     start = len(chat.live.received)
     await chat.live.send_json(pause)
     await client.send(chat, Client.USER_INPUT, text=probe_text(client.env))
-    await asyncio.sleep(client.env.timeout("silence"))
+    await asyncio.sleep(client.env.timeouts.silence)
     during = client.since(chat, start)
     spoken = Counter(e.event for e in during if e.event in (*ANSWER, Server.ASSISTANT_END))
     if spoken:

@@ -118,8 +118,8 @@ def turn_problem(env: Env, turn: Turn, what: str) -> str | None:
         return f"the server closed the socket during {what}"
     if turn.end is None:
         if turn.stalled:
-            return f"{what}: its answer stopped with no assistant_end ({env.timeout('stall'):g} s)"
-        return f"{what} got no assistant_end within {env.timeout('turn'):g} s (timeouts.turn)"
+            return f"{what}: its answer stopped with no assistant_end ({env.timeouts.stall:g} s)"
+        return f"{what} got no assistant_end within {env.timeouts.turn.cited}"
     if turn.end.event == Server.ASSISTANT_END:
         after = turn.events[turn.events.index(turn.end) + 1 :]
         late = [e.event for e in after if e.event in ANSWER]
@@ -137,7 +137,7 @@ def opened(chat: Chat, env: Env) -> str | None:
         return f"a chat with the profile's credentials was refused: {chat.refusal!r}"
     first = chat.first
     if first is None:
-        return f"no chat_metadata within {env.timeout('event'):g} s of opening a chat"
+        return f"no chat_metadata within {env.timeouts.event:g} s of opening a chat"
     if first.event != Server.CHAT_METADATA:
         return f"the first message of a chat was {first.event}, not chat_metadata"
     return None
@@ -151,9 +151,11 @@ async def probe(client: EviClient, chat: Chat) -> str | None:
     except TransportError:
         return "the socket was gone"
     ends = (*BEGUN, Server.ERROR, "close")
-    answer = await client.wait(chat, lambda e: e.event in ends, "turn", after=start)
+    answer = await client.wait(
+        chat, lambda e: e.event in ends, client.env.timeouts.turn, after=start
+    )
     if answer is None:
-        return f"a user_input got no answer within {client.env.timeout('turn'):g} s"
+        return f"a user_input got no answer within {client.env.timeouts.turn:g} s"
     if answer.event == "close":
         return "the server closed it instead of answering a user_input"
     if answer.event == Server.ERROR:

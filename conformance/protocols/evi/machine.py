@@ -90,7 +90,7 @@ def machine(
 
         def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
             try:
-                return bridge.run(coroutine, timeout=4 * env.timeout("turn"))
+                return bridge.run(coroutine, timeout=4 * env.timeouts.turn)
             except Blocked as exc:  # an earlier input of this sequence got no message at all
                 raise self._broken(str(exc)) from None
 
@@ -172,7 +172,7 @@ def machine(
             return turn
 
         def _quiet_while_paused(self, start: int, what: str) -> None:
-            self._run(asyncio.sleep(env.timeout("silence")))
+            self._run(asyncio.sleep(env.timeouts.silence))
             self._judge(start, what)
             spoken = [e.event for e in self.chat.live.received[start:] if e.event in _SPOKEN]
             if spoken:
@@ -285,7 +285,7 @@ def machine(
                 return
             what = "resume_assistant_message after input during the pause"
             self._turn(self._run(self.client.finish(turn)), what)
-            after = self._run(self.client.quiet(self.chat, env.timeout("silence")))
+            after = self._run(self.client.quiet(self.chat, env.timeouts.silence))
             ends = len(turn.of(Server.ASSISTANT_END)) + sum(
                 e.event == Server.ASSISTANT_END for e in after
             )

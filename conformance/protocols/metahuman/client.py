@@ -115,7 +115,7 @@ class MetaHumanClient:
         )
         self.peers.append(peer)
         try:
-            await peer.connect(self.env.timeout("connect"))
+            await peer.connect(self.env.timeouts.connect)
         except Refused as refused:
             return Connection(peer=None, refusal=refused.payload)
         except TransportError as exc:
@@ -176,15 +176,14 @@ class MetaHumanClient:
             self.env.prerequisite(Event.SESSION_UPDATE)
         after = len(sender.received)
         await sender.emit(Event.SESSION_UPDATE, update)
-        timeout = self.env.timeout("event")
+        timeout = self.env.timeouts.event
         answer = await self.answer(
             sender, (Event.SESSION_UPDATED, Event.CUSTOM_ERROR), timeout, after
         )
         if answer is None and opening and sender.connected:
             self.env.broke(
                 Event.SESSION_UPDATE,
-                f"the server left a valid opening session.update unanswered for {timeout:g} s "
-                "(timeouts.event)",
+                f"the server left a valid opening session.update unanswered for {timeout.cited}",
             )
         return answer
 
@@ -298,14 +297,14 @@ async def play_turn(env: Env, client: MetaHumanClient, turn: Turn) -> None:
     started = time.monotonic()
     try:
         turn.transcribed = await turn.sender.wait_for(
-            Event.REQUEST_TRANSCRIBE_DONE, env.timeout("transcription")
+            Event.REQUEST_TRANSCRIBE_DONE, env.timeouts.transcription
         )
     except TimeoutError:
         turn.missing.append(Event.REQUEST_TRANSCRIBE_DONE)
     elapsed = time.monotonic() - started
     if turn.receiver is None:
         return
-    stall = env.timeout("stall")
+    stall = env.timeouts.stall
     try:
         # A stream that stops ends the wait after timeouts.stall of silence, so the cases
         # judge what arrived without waiting out timeouts.turn: before the first delta the
@@ -313,22 +312,22 @@ async def play_turn(env: Env, client: MetaHumanClient, turn: Turn) -> None:
         # between deltas.
         await turn.receiver.wait_for(
             Event.RESPONSE_AUDIO_DELTA,
-            max(0.1, env.timeout("turn") - elapsed),
+            max(0.1, env.timeouts.turn - elapsed),
             after=heard,
             stall=stall,
-            not_before=max(0.0, env.timeout("first_audio") + stall - elapsed),
+            not_before=max(0.0, env.timeouts.first_audio + stall - elapsed),
         )
         await turn.receiver.wait_for(
             _is_done,
-            max(0.1, env.timeout("turn") - (time.monotonic() - started)),
+            max(0.1, env.timeouts.turn - (time.monotonic() - started)),
             after=heard,
             stall=stall,
         )
         turn.deltas_done = True
-        await asyncio.sleep(min(0.1, env.timeout("silence")))  # stragglers after `done`
+        await asyncio.sleep(min(0.1, env.timeouts.silence))  # stragglers after `done`
     except TimeoutError:
         # Before timeouts.turn ran out, only a stall (timeouts.stall of silence) ends it.
-        turn.stalled = time.monotonic() - started < env.timeout("turn")
+        turn.stalled = time.monotonic() - started < env.timeouts.turn
         turn.missing.append(f"{Event.RESPONSE_AUDIO_DELTA} with done true")
 
 

@@ -316,8 +316,10 @@ async def judge_step(env: Env, step: Step) -> Judgement | None:
             return broken(f"the connection was gone while sending {step.label}: {exc}")
         wanted = (*_ACCEPTS.get(step.event, ()), *ERRORS)
         # A commit accepted (leniently) is answered by a transcription: give it that time.
-        timeout = env.timeout(
-            "transcription" if Event.REQUEST_TRANSCRIBE_DONE in wanted else "event"
+        timeout = (
+            env.timeouts.transcription
+            if Event.REQUEST_TRANSCRIBE_DONE in wanted
+            else env.timeouts.event
         )
         answer = await client.answer(sender, wanted, timeout, start)
         if answer is None:
@@ -373,7 +375,7 @@ async def witness(env: Env, during: asyncio.Event) -> str | None:
                     and isinstance(e.payload, Mapping)
                     and e.payload.get("done") is True
                 ),
-                env.timeout("turn"),
+                env.timeouts.turn,
             )
         except TimeoutError:
             return "after the fuzzing, a concurrent session's turn did not complete"

@@ -116,7 +116,7 @@ def machine(
         # --- plumbing ---
 
         def _run(self, coroutine: Any) -> Any:
-            return bridge.run(coroutine, timeout=4 * env.timeout("turn"))
+            return bridge.run(coroutine, timeout=4 * env.timeouts.turn)
 
         def _note(self, rule_name: str, **args: Any) -> None:
             self.steps.append({"rule": rule_name, **args})
@@ -152,7 +152,7 @@ def machine(
                 self.sender,
                 (Event.SESSION_UPDATED, Event.CUSTOM_ERROR),
                 start,
-                env.timeout("event"),
+                env.timeouts.event,
                 what,
             )
             if answer.event == Event.CUSTOM_ERROR:
@@ -188,8 +188,8 @@ def machine(
             so that it is not taken for the next one's."""
             for receiver, begin in zip(self.receivers, starts, strict=True):
                 try:
-                    self._run(receiver.wait_for(lambda _: True, env.timeout("event"), after=begin))
-                    self._run(receiver.wait_for(_done, env.timeout("turn"), after=begin))
+                    self._run(receiver.wait_for(lambda _: True, env.timeouts.event, after=begin))
+                    self._run(receiver.wait_for(_done, env.timeouts.turn, after=begin))
                 except TimeoutError:
                     continue
 
@@ -244,7 +244,7 @@ def machine(
                                 _errors_since(self.sender, start) >= sent
                                 or _since(self.sender, start, Event.INPUT_BUFFER_INITIALIZED) > 0
                             ),
-                            env.timeout("event"),
+                            env.timeouts.event,
                             after=start,
                         )
                     )
@@ -267,7 +267,7 @@ def machine(
                     self.sender,
                     (Event.INPUT_BUFFER_INITIALIZED,),
                     start,
-                    env.timeout("event"),
+                    env.timeouts.event,
                     "the first chunk of a buffer",
                 )
             self.buffered += 1
@@ -299,7 +299,7 @@ def machine(
                     self.sender,
                     (Event.CUSTOM_ERROR, Event.REQUEST_TRANSCRIBE_DONE),
                     start,
-                    env.timeout("event"),
+                    env.timeouts.event,
                     "a commit with nothing to commit",
                 )
                 if answer.event == Event.REQUEST_TRANSCRIBE_DONE:
@@ -314,7 +314,7 @@ def machine(
                 self.sender,
                 (Event.REQUEST_TRANSCRIBE_DONE, Event.CUSTOM_ERROR),
                 start,
-                env.timeout("transcription"),
+                env.timeouts.transcription,
                 "a commit",
             )
             self._run(asyncio.sleep(0.05))
@@ -335,11 +335,11 @@ def machine(
 
         def _complete(self, receiver: SocketIOPeer, begin: int) -> None:
             try:
-                self._run(receiver.wait_for(_done, env.timeout("turn"), after=begin))
+                self._run(receiver.wait_for(_done, env.timeouts.turn, after=begin))
             except TimeoutError:
                 raise clock.broken(
                     self.steps,
-                    f"{receiver.name}'s delta stream did not end within {env.timeout('turn'):g} s",
+                    f"{receiver.name}'s delta stream did not end within {env.timeouts.turn:g} s",
                 ) from None
             self._run(asyncio.sleep(0.05))
             deltas = [

@@ -10,6 +10,7 @@ from conformance import schemas
 from conformance.engine.catalogue import Catalogue
 from conformance.engine.context import CaseContext, Env
 from conformance.engine.transcript import summarize
+from conformance.profiles import Timeout
 from conformance.protocols.chatmode.client import Turn, recognised, run_turn
 from conformance.transports.http import HttpAnswer
 
@@ -102,7 +103,7 @@ async def text_turn(ctx: CaseContext) -> Turn:
     return turn
 
 
-def nothing(ctx: CaseContext, t: Turn, timeout: str, what: str) -> str:
+def nothing(ctx: CaseContext, t: Turn, timeout: Timeout, what: str) -> str:
     """Why no answer came, in the words of the wait that ended (ChatClient.answer)."""
     kinds = [e.event for e in t.received]
     if "close" in kinds:
@@ -111,16 +112,16 @@ def nothing(ctx: CaseContext, t: Turn, timeout: str, what: str) -> str:
     if strange:
         return (
             f"awaited {what}; the server sent messages of no known type ({', '.join(strange)}), "
-            f"then nothing for {ctx.timeout('stall'):g} s (timeouts.stall)"
+            f"then nothing for {ctx.timeouts.stall.cited}"
         )
-    return f"awaited {what} within {ctx.timeout(timeout):g} s (timeouts.{timeout}); nothing came"
+    return f"awaited {what} within {timeout.cited}; nothing came"
 
 
 def answered(ctx: CaseContext, t: Turn) -> Mapping[str, Any]:
     """The turn's incoming answer; FAILED when none came or it came as an error."""
     if t.answer is None:
         ctx.fail(
-            nothing(ctx, t, "turn", "an incoming or system message"),
+            nothing(ctx, t, ctx.timeouts.turn, "an incoming or system message"),
             expected="{type: incoming, content, fileUrl?}",
             observed=shown([e.event for e in t.received]),
         )

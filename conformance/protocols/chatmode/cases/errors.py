@@ -35,12 +35,12 @@ async def _invalid(env: Env, make: Callable[[ChatClient], Any]) -> Turn:
             await peer.send_text(message)
         else:
             await peer.send_json(message)
-        turn.answer = await client.reply(peer, start, "event")
+        turn.answer = await client.reply(peer, start, env.timeouts.event)
         began = any(e.event == "event" for e in peer.received[start:])
         if turn.answer is None and began and peer.connected:
             # It began answering (a notification): a lenient server's whole answer to the
             # message it accepted takes a turn's time, not an error's.
-            turn.answer = await client.reply(peer, start, "turn")
+            turn.answer = await client.reply(peer, start, env.timeouts.turn)
         turn.received = list(peer.received[start:])
         if turn.answer is not None and turn.answer.event == "incoming":
             turn.still_open = peer.connected  # the answer itself shows the socket works
@@ -77,7 +77,7 @@ def _invalid_case(
         t = await scenario(ctx, f"invalid:{id}", lambda env: _invalid(env, make))
         if t.answer is None:
             ctx.fail(
-                nothing(ctx, t, "event", "a system message"),
+                nothing(ctx, t, ctx.timeouts.event, "a system message"),
                 expected='{"type": "system", "content": <reason>}',
                 observed=shown([e.event for e in t.received]),
             )

@@ -19,7 +19,7 @@ async def _two_users(env: Env) -> list[str]:
         )
         heard = len(bystander.received)
         await run_turn(env, "text")
-        await asyncio.sleep(env.timeout("silence"))
+        await asyncio.sleep(env.timeouts.silence)
         return [e.event for e in bystander.received[heard:]]
 
 

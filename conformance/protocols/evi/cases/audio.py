@@ -136,7 +136,7 @@ def transcribed(ctx: CaseContext, h: Heard) -> Mapping[str, Any]:
             if errors
             else f"{what} got no final user_message"
             + (" (only interim ones)" if users else "")
-            + f" within {ctx.timeout('transcription'):g} s (timeouts.transcription)",
+            + f" within {ctx.timeouts.transcription.cited}",
             expected="a user_message with interim false",
             observed=shown(heads(h.turn.events)),
         )

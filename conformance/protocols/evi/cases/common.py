@@ -204,10 +204,7 @@ def answered(ctx: CaseContext, turn: Turn | None, what: str) -> Turn:
     if turn.ended and said:
         return turn
     if not turn.events:
-        why = (
-            f"{what} got no message at all within {ctx.timeout('first_audio'):g} s "
-            "(timeouts.first_audio)"
-        )
+        why = f"{what} got no message at all within {ctx.timeouts.first_audio.cited}"
     elif turn.end is not None and turn.end.event == Server.ERROR:
         why = f"{what} was answered with an error"
     elif turn.closed:
@@ -217,10 +214,10 @@ def answered(ctx: CaseContext, turn: Turn | None, what: str) -> Turn:
     elif turn.stalled:
         why = (
             f"{what}'s answer never ended: no assistant_end, then nothing for "
-            f"{ctx.timeout('stall'):g} s (timeouts.stall)"
+            f"{ctx.timeouts.stall.cited}"
         )
     else:
-        why = f"{what} got no assistant_end within {ctx.timeout('turn'):g} s (timeouts.turn)"
+        why = f"{what} got no assistant_end within {ctx.timeouts.turn.cited}"
     ctx.fail(
         why,
         expected="assistant_message(s), audio_output, then assistant_end",

@@ -154,9 +154,9 @@ async def interruption_sent(ctx: CaseContext) -> None:
     seen, index, speech_at = await _interrupted(ctx)
     late = seen.events[index].at - speech_at
     ctx.check(
-        late <= ctx.timeout("event"),
+        late <= ctx.timeouts.event,
         f"user_interruption came {late:.2f} s after the speech began",
-        expected=f"within {ctx.timeout('event'):g} s (timeouts.event)",
+        expected=f"within {ctx.timeouts.event.cited}",
         observed=f"{late:.2f} s",
     )
 

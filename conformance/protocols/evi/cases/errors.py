@@ -136,7 +136,9 @@ async def _one(env: Env, client: EviClient, bad: Bad) -> Answer:
     chat = await client.open(bad.key + f"-{bad.number}")
     start = len(chat.live.received)
     await _send(chat, bad)
-    answer = Answer(reply=await client.wait(chat, lambda e: True, "event", after=start))
+    answer = Answer(
+        reply=await client.wait(chat, lambda e: True, client.env.timeouts.event, after=start)
+    )
     if answer.reply is not None and answer.reply.event != "close":
         await client.settle(chat)
     answer.closed = any(e.event == "close" for e in client.since(chat, start))
@@ -150,7 +152,10 @@ async def _one(env: Env, client: EviClient, bad: Bad) -> Answer:
         answer.closed = True
         return answer
     heard = await client.wait(
-        chat, lambda e: e.event in (Server.USER_MESSAGE, "close"), "event", after=probe
+        chat,
+        lambda e: e.event in (Server.USER_MESSAGE, "close"),
+        client.env.timeouts.event,
+        after=probe,
     )
     answer.usable = heard is not None and heard.event == Server.USER_MESSAGE
     answer.probe = client.since(chat, probe)
@@ -171,7 +176,7 @@ def _judge(ctx: CaseContext, bad: Bad, answer: Answer) -> None:
     reply = answer.reply
     if reply is None and not bad.silent_when_taken:
         ctx.fail(
-            f"{bad.what} got no answer within {ctx.timeout('event'):g} s (timeouts.event)",
+            f"{bad.what} got no answer within {ctx.timeouts.event.cited}",
             expected="error {code, slug, message}, the socket kept",
             observed="nothing",
         )
@@ -187,7 +192,7 @@ def _judge(ctx: CaseContext, bad: Bad, answer: Answer) -> None:
     ctx.check(
         answer.usable,
         "after it the chat no longer took input: a user_input got no user_message within "
-        f"{ctx.timeout('event'):g} s",
+        f"{ctx.timeouts.event:g} s",
         expected="the chat goes on",
         observed=shown(heads(answer.probe)),
     )

@@ -65,7 +65,10 @@ async def _try(client: EviClient, name: str, credentials: Credentials, **query: 
     chat = await client.attempt(name, credentials=credentials, query=query or None)
     if chat.peer is not None and chat.metadata is None and chat.closed is None:
         await client.wait(
-            chat, lambda e: e.event in (Server.CHAT_METADATA, "close"), "event", after=0
+            chat,
+            lambda e: e.event in (Server.CHAT_METADATA, "close"),
+            client.env.timeouts.event,
+            after=0,
         )
     return Attempt(chat=chat, credentials=credentials.label, closed=chat.closed is not None)
 
@@ -272,7 +275,7 @@ async def metadata_first(ctx: CaseContext) -> None:
         ctx.check(
             first is not None and first.event == Server.CHAT_METADATA,
             f"the first message of {chat.name} is "
-            + (first.event if first is not None else f"none within {ctx.timeout('event'):g} s"),
+            + (first.event if first is not None else f"none within {ctx.timeouts.event:g} s"),
             expected="chat_metadata first",
             observed=shown(heads(chat.messages[:3])),
         )

@@ -77,7 +77,7 @@ async def _idle(env: Env, client: EviClient, kind: str) -> Timed:
         )
         return timed
     timed.opened_at = next(e.at for e in chat.live.received if e.event == "connect")
-    deadline = timed.opened_at + seconds + env.timeout("event")
+    deadline = timed.opened_at + seconds + env.timeouts.event
     now = time.monotonic() - env.recorder.transcript.started
     closed = await client.wait(chat, lambda e: e.event == "close", deadline - now)
     timed.closed_at = closed.at if closed is not None else None
@@ -125,11 +125,11 @@ def _time_cases(number: int, kind: str, what: str) -> None:
     )
     async def closes(ctx: CaseContext) -> None:
         t = await _timed(ctx, kind)
-        slack = ctx.timeout("event")
+        slack = ctx.timeouts.event
         if t.closed_at is None:
             ctx.fail(
                 f"the socket was still open {t.seconds + slack:g} s after it opened",
-                expected=f"the close after {t.seconds} s of {what} (+ {slack:g} s, timeouts.event)",
+                expected=f"the close after {t.seconds} s of {what} (+ {slack:g} s, {slack.key})",
                 observed=shown(heads(t.messages)),
             )
         after = t.closed_at - t.opened_at
@@ -203,7 +203,7 @@ async def _resume(env: Env) -> Resumption:
             "unknown-group", query={"resumed_chat_group_id": str(uuid.uuid4())}
         )
         if unknown.peer is not None and unknown.closed is None:
-            await client.wait(unknown, lambda e: e.event == "close", "event")
+            await client.wait(unknown, lambda e: e.event == "close", client.env.timeouts.event)
         return Resumption(
             first=first, resumed=resumed, unknown=unknown, unknown_closed=unknown.closed is not None
         )

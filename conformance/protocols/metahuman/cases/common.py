@@ -8,7 +8,7 @@ from conformance import schemas
 from conformance.engine.catalogue import Catalogue, Variant
 from conformance.engine.context import CaseContext
 from conformance.engine.transcript import WireEvent, summarize
-from conformance.profiles import Profile
+from conformance.profiles import Profile, Timeout
 from conformance.protocols.metahuman.client import Mode, Turn, run_turn
 
 __all__ = [
@@ -110,14 +110,13 @@ def shown(value: Any) -> str:
     return repr(summarize(value))
 
 
-def arrived(ctx: CaseContext, event: WireEvent | None, awaited: str, timeout: str) -> WireEvent:
+def arrived(ctx: CaseContext, event: WireEvent | None, awaited: str, timeout: Timeout) -> WireEvent:
     """The event, or FAILED naming what was awaited and for how long."""
     if event is None:
-        seconds = ctx.timeout(timeout)
         ctx.fail(
-            f"awaited {awaited} within {seconds:g} s (timeouts.{timeout}); nothing came",
+            f"awaited {awaited} within {timeout.cited}; nothing came",
             expected=awaited,
-            observed=f"no {awaited} within {seconds:g} s",
+            observed=f"no {awaited} within {timeout:g} s",
         )
     return event
 

@@ -33,7 +33,7 @@ async def _deltas(ctx: CaseContext) -> tuple[Turn, list[dict[str, Any]]]:
     """The mode's turn and its delta payloads in arrival order; FAILED if the stream never ended."""
     mode: Mode = ctx.params["mode"]
     t = await turn(ctx, mode)
-    arrived(ctx, t.updated, Event.SESSION_UPDATED, "event")
+    arrived(ctx, t.updated, Event.SESSION_UPDATED, ctx.timeouts.event)
     joined(ctx, t)
     payloads = [e.payload if isinstance(e.payload, Mapping) else {} for e in t.deltas]
     if not t.deltas_done:
@@ -48,15 +48,12 @@ async def _deltas(ctx: CaseContext) -> tuple[Turn, list[dict[str, Any]]]:
 def _unended(ctx: CaseContext, t: Turn, count: int) -> str:
     """Why the harness stopped waiting for the delta with done true."""
     if t.stalled:
-        stall = f"nothing for {ctx.timeout('stall'):g} s (timeouts.stall)"
+        stall = f"nothing for {ctx.timeouts.stall.cited}"
         if count:
             return f"{count} deltas, none with done true, then {stall}"
-        first = ctx.timeout("first_audio")
-        return (
-            f"no response.audio.delta came: after {first:g} s (timeouts.first_audio) the "
-            f"Receiver got {stall}"
-        )
-    turn = f"{ctx.timeout('turn'):g} s (timeouts.turn)"
+        first = ctx.timeouts.first_audio
+        return f"no response.audio.delta came: after {first.cited} the Receiver got {stall}"
+    turn = ctx.timeouts.turn.cited
     if count:
         return f"{count} deltas, none with done true, within {turn}"
     return f"no response.audio.delta came within {turn}"

@@ -15,6 +15,7 @@ from typing import Any
 from conformance.engine.context import CaseContext, Env
 from conformance.engine.model import Level
 from conformance.engine.transcript import WireEvent
+from conformance.profiles import Timeout, Timeouts
 from conformance.protocols.metahuman.cases.common import CATALOGUE, SEED_EXAMPLES, shown, valid
 from conformance.protocols.metahuman.client import MetaHumanClient
 from conformance.protocols.metahuman.events import Event, Role
@@ -43,11 +44,11 @@ class Acceptance:
     answer may take (a commit is answered by a transcription)."""
 
     events: tuple[str, ...]
-    timeout: str = "event"
+    timeout: Callable[[Timeouts], Timeout] = lambda timeouts: timeouts.event
 
 
 APPEND = Acceptance((Event.INPUT_BUFFER_INITIALIZED,))
-COMMIT = Acceptance((Event.REQUEST_TRANSCRIBE_DONE,), "transcription")
+COMMIT = Acceptance((Event.REQUEST_TRANSCRIBE_DONE,), lambda timeouts: timeouts.transcription)
 
 
 async def _exchange(env: Env, configured: bool, bad: BadInput, accepted: Acceptance) -> Exchange:
@@ -61,7 +62,7 @@ async def _exchange(env: Env, configured: bool, bad: BadInput, accepted: Accepta
         await bad(client, sender)
         wanted = (*ERROR_EVENTS, *accepted.events)
         exchange = Exchange(
-            answer=await client.answer(sender, wanted, env.timeout(accepted.timeout), start)
+            answer=await client.answer(sender, wanted, accepted.timeout(env.timeouts), start)
         )
         exchange.dropped = not sender.connected
         if sender.connected:
@@ -109,16 +110,15 @@ def _judge(
 ) -> None:
     answer = exchange.answer
     if answer is None:
-        seconds = ctx.timeout(accepted.timeout)
+        timeout = accepted.timeout(ctx.timeouts)
         ctx.fail(
             "the server dropped the connection instead of answering with custom.error"
             if exchange.dropped
-            else f"awaited custom.error within {seconds:g} s (timeouts.{accepted.timeout}); "
-            "nothing came",
+            else f"awaited custom.error within {timeout.cited}; nothing came",
             expected="custom.error {message, errorId}, the connection kept",
             observed="the connection closed"
             if exchange.dropped
-            else f"no error event within {seconds:g} s",
+            else f"no error event within {timeout:g} s",
         )
     valid(ctx, answer.event, answer.payload)
     pinned = ctx.profile.section("errors").get(key)

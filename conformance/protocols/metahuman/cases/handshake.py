@@ -64,7 +64,7 @@ async def receiver_joins(ctx: CaseContext) -> None:
             ctx,
             await client.configure(sender, client.session_update()),
             Event.SESSION_UPDATED,
-            "event",
+            ctx.timeouts.event,
         )
         session_id = str((updated.payload or {}).get("sessionId", ""))
         connection = await client.attempt(Role.RECEIVER, "receiver", session_id)

@@ -41,7 +41,7 @@ async def _bystander(env: Env) -> Bystander:
         listener = joined.peer
         start = len(listener.received)
         turn = await run_turn(env, Mode(response_type="chain"))
-        await asyncio.sleep(env.timeout("silence"))
+        await asyncio.sleep(env.timeouts.silence)
         return Bystander(turn=turn, heard=[e.event for e in listener.received[start:]])
 
 

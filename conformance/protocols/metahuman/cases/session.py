@@ -42,7 +42,7 @@ async def updated_arrives(ctx: CaseContext) -> None:
             raise
         ctx.fail(
             why,
-            expected=f"session.updated within {ctx.timeout('event'):g} s (timeouts.event)",
+            expected=f"session.updated within {ctx.timeouts.event.cited}",
             observed="no answer to a valid session.update",
         )
     if t.updated is not None and t.updated.event == Event.CUSTOM_ERROR:
@@ -51,7 +51,7 @@ async def updated_arrives(ctx: CaseContext) -> None:
             expected=Event.SESSION_UPDATED,
             observed=f"custom.error {shown(t.updated.payload)}",
         )
-    arrived(ctx, t.updated, Event.SESSION_UPDATED, "event")
+    arrived(ctx, t.updated, Event.SESSION_UPDATED, ctx.timeouts.event)
 
 
 @CATALOGUE.case(
@@ -64,7 +64,7 @@ async def updated_arrives(ctx: CaseContext) -> None:
 )
 async def updated_payload(ctx: CaseContext) -> None:
     t = await base_turn(ctx)
-    updated = arrived(ctx, t.updated, Event.SESSION_UPDATED, "event")
+    updated = arrived(ctx, t.updated, Event.SESSION_UPDATED, ctx.timeouts.event)
     valid(ctx, Event.SESSION_UPDATED, updated.payload)
 
 
@@ -78,7 +78,7 @@ async def updated_payload(ctx: CaseContext) -> None:
 )
 async def updated_success(ctx: CaseContext) -> None:
     t = await base_turn(ctx)
-    updated = arrived(ctx, t.updated, Event.SESSION_UPDATED, "event")
+    updated = arrived(ctx, t.updated, Event.SESSION_UPDATED, ctx.timeouts.event)
     success = (updated.payload or {}).get("success") if isinstance(updated.payload, dict) else None
     ctx.check(
         success is True,
@@ -135,7 +135,7 @@ def _initialized(t: Turn) -> list[object]:
 )
 async def initialized_arrives(ctx: CaseContext) -> None:
     t = await base_turn(ctx)
-    arrived(ctx, t.updated, Event.SESSION_UPDATED, "event")
+    arrived(ctx, t.updated, Event.SESSION_UPDATED, ctx.timeouts.event)
     ctx.check(
         bool(_initialized(t)),
         f"no input.buffer.initialized after {t.chunks} chunks and a commit",
@@ -154,7 +154,7 @@ async def initialized_arrives(ctx: CaseContext) -> None:
 )
 async def initialized_payload(ctx: CaseContext) -> None:
     t = await base_turn(ctx)
-    arrived(ctx, t.updated, Event.SESSION_UPDATED, "event")
+    arrived(ctx, t.updated, Event.SESSION_UPDATED, ctx.timeouts.event)
     payloads = _initialized(t)
     if not payloads:
         ctx.fail("no input.buffer.initialized to judge", expected="one", observed="none")
@@ -178,7 +178,7 @@ async def initialized_payload(ctx: CaseContext) -> None:
 )
 async def initialized_once(ctx: CaseContext) -> None:
     t = await base_turn(ctx)
-    arrived(ctx, t.updated, Event.SESSION_UPDATED, "event")
+    arrived(ctx, t.updated, Event.SESSION_UPDATED, ctx.timeouts.event)
     count = len(_initialized(t))
     if t.chunks < 2:
         ctx.harness("the audio fits one chunk; lower audio.chunk_bytes to test this clause")
@@ -200,12 +200,12 @@ async def _two_buffers(env: Env) -> tuple[int, int]:
             start = len(sender.received)
             await client.append(sender)
             await client.answer(
-                sender, (Event.INPUT_BUFFER_INITIALIZED,), env.timeout("event"), start
+                sender, (Event.INPUT_BUFFER_INITIALIZED,), env.timeouts.event, start
             )
             counts.append(len(sender.events(Event.INPUT_BUFFER_INITIALIZED)))
             await sender.emit(Event.INPUT_BUFFER_COMMIT)
             await client.answer(
-                sender, (Event.REQUEST_TRANSCRIBE_DONE,), env.timeout("transcription"), start
+                sender, (Event.REQUEST_TRANSCRIBE_DONE,), env.timeouts.transcription, start
             )
         return counts[0], counts[1]
 
@@ -263,8 +263,8 @@ async def initialized_before_transcription(ctx: CaseContext) -> None:
 )
 async def transcription_arrives(ctx: CaseContext) -> None:
     t = await base_turn(ctx)
-    arrived(ctx, t.updated, Event.SESSION_UPDATED, "event")
-    arrived(ctx, t.transcribed, Event.REQUEST_TRANSCRIBE_DONE, "transcription")
+    arrived(ctx, t.updated, Event.SESSION_UPDATED, ctx.timeouts.event)
+    arrived(ctx, t.transcribed, Event.REQUEST_TRANSCRIBE_DONE, ctx.timeouts.transcription)
 
 
 @CATALOGUE.case(
@@ -278,7 +278,7 @@ async def transcription_arrives(ctx: CaseContext) -> None:
 )
 async def transcription_payload(ctx: CaseContext) -> None:
     t = await base_turn(ctx)
-    event = arrived(ctx, t.transcribed, Event.REQUEST_TRANSCRIBE_DONE, "transcription")
+    event = arrived(ctx, t.transcribed, Event.REQUEST_TRANSCRIBE_DONE, ctx.timeouts.transcription)
     valid(ctx, Event.REQUEST_TRANSCRIBE_DONE, event.payload)
 
 
@@ -296,7 +296,7 @@ def _words(text: str) -> list[str]:
 )
 async def transcription_words(ctx: CaseContext) -> None:
     t = await base_turn(ctx)
-    event = arrived(ctx, t.transcribed, Event.REQUEST_TRANSCRIBE_DONE, "transcription")
+    event = arrived(ctx, t.transcribed, Event.REQUEST_TRANSCRIBE_DONE, ctx.timeouts.transcription)
     spoken = _words(clip(str(ctx.profile.section("audio").get("fixture"))).text)
     heard = _words(
         str((event.payload or {}).get("text", "")) if isinstance(event.payload, dict) else ""
@@ -326,7 +326,7 @@ async def _sentiment_turn(env: Env) -> Turn:
 )
 async def sentiment(ctx: CaseContext) -> None:
     t = await ctx.scenario("turn[sentiment]", _sentiment_turn)
-    event = arrived(ctx, t.transcribed, Event.REQUEST_TRANSCRIBE_DONE, "transcription")
+    event = arrived(ctx, t.transcribed, Event.REQUEST_TRANSCRIBE_DONE, ctx.timeouts.transcription)
     value = event.payload.get("sentiment") if isinstance(event.payload, dict) else None
     ctx.check(
         isinstance(value, str) and value != "",
@@ -349,7 +349,7 @@ async def sentiment(ctx: CaseContext) -> None:
 )
 async def text_arrives(ctx: CaseContext) -> None:
     t = await base_turn(ctx)
-    arrived(ctx, t.transcribed, Event.REQUEST_TRANSCRIBE_DONE, "transcription")
+    arrived(ctx, t.transcribed, Event.REQUEST_TRANSCRIBE_DONE, ctx.timeouts.transcription)
     joined(ctx, t)
     to_sender = t.receiver is not t.sender and bool(t.received(t.sender, Event.RESPONSE_TEXT))
     where = " (the Sender's socket got it)" if to_sender else ""
@@ -451,13 +451,13 @@ async def transcription_before_text_across_sockets(ctx: CaseContext) -> None:
 )
 async def first_audio_in_time(ctx: CaseContext) -> None:
     t = await base_turn(ctx)
-    limit = ctx.timeout("first_audio")
+    limit = ctx.timeouts.first_audio
     if not t.deltas:
-        arrived(ctx, None, Event.RESPONSE_AUDIO_DELTA, "first_audio")
+        arrived(ctx, None, Event.RESPONSE_AUDIO_DELTA, ctx.timeouts.first_audio)
     waited = t.deltas[0].at - t.commit_at
     ctx.check(
         waited <= limit,
         f"the first audio delta came {waited:.2f} s after the commit",
-        expected=f"within {limit:g} s (timeouts.first_audio)",
+        expected=f"within {limit.cited}",
         observed=f"{waited:.2f} s",
     )
