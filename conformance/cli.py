@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import shlex
+import signal
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -363,8 +364,22 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stop_like_ctrl_c() -> None:
+    """SIGTERM (what a CI runner sends on its timeout) and SIGHUP (a closed terminal) end a run
+    as Ctrl-C does: unfinished cases ERROR, every report written, exit 130."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        signal.raise_signal(signal.SIGINT)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), interrupt)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in ("run", "fuzz", "load"):
+        _stop_like_ctrl_c()
     try:
         if args.command == "serve":
             return _serve(args)

@@ -61,6 +61,8 @@ class Target:
         except ProfileError as exc:
             raise TargetError(f"invalid profile: {exc}") from None
         plugin = protocols.plugin(name)
+        # from the start, so that a run killed at any moment still leaves its directory
+        report_dir.mkdir(parents=True, exist_ok=True)
         if url is None:
             server = EmbeddedServer.reference(name)
             return cls(

@@ -144,8 +144,10 @@ def test_bad_usage_and_an_unreachable_target_exit_2(tmp_path: Path) -> None:
         assert ran.stderr.count("\n") == 1, ran.stderr
 
 
-def test_ctrl_c_writes_the_reports(tmp_path: Path) -> None:
-    """SIGINT during a run: exit 130, load.json says interrupted, with the turns played."""
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_writes_the_reports(tmp_path: Path, stop: signal.Signals) -> None:
+    """SIGINT or SIGTERM during a run: exit 130, load.json says interrupted, with the turns
+    played."""
     reports = tmp_path / "reports"
     child = subprocess.Popen(
         [*COMMAND, "load", "--sessions", "2", "--duration", "60", "--report-dir", str(reports)],
@@ -156,7 +158,7 @@ def test_ctrl_c_writes_the_reports(tmp_path: Path) -> None:
     )
     try:
         time.sleep(4)  # the embedded server is up and turns are under way
-        child.send_signal(signal.SIGINT)
+        child.send_signal(stop)
         _, stderr = child.communicate(timeout=60)
     finally:
         child.kill()

@@ -184,8 +184,10 @@ def test_run_budget_ends_the_run_with_reports(tmp_path: Path, serving: Any) -> N
     assert (run.report_dir / "report.html").exists()
 
 
-def test_ctrl_c_writes_the_reports(tmp_path: Path, serving: Any) -> None:
-    """Ctrl-C ends the run with exit code 130 and the reports, unfinished cases ERROR."""
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_writes_the_reports(tmp_path: Path, serving: Any, stop: signal.Signals) -> None:
+    """Ctrl-C, or SIGTERM as a CI runner sends on its timeout, ends the run with exit code 130
+    and the reports, unfinished cases ERROR."""
     report_dir = tmp_path / "reports"
     url = serving(hostile.never_done())
     child = subprocess.Popen(
@@ -197,7 +199,7 @@ def test_ctrl_c_writes_the_reports(tmp_path: Path, serving: Any) -> None:
     )
     deadline = time.monotonic() + 60
     time.sleep(6)  # into the catalogue: the first cases have verdicts, most do not
-    child.send_signal(signal.SIGINT)
+    child.send_signal(stop)
     out, err = child.communicate(timeout=max(1.0, deadline - time.monotonic()))
     assert child.returncode == 130, out[-2000:] + err[-2000:]
     report = json.loads((report_dir / "report.json").read_text())
