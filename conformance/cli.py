@@ -16,10 +16,11 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from conformance import __version__, audio, protocols
+from conformance import __version__, protocols
 from conformance.engine.context import Env, Recorder
 from conformance.engine.model import HarnessError
 from conformance.fuzz.findings import Finding, load_finding
@@ -47,7 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="run the reference server (offline, deterministic providers)",
-        description="Run the MetaHuman AI Chat reference server until interrupted.",
+        description="Run a protocol's reference server until interrupted. Each protocol option "
+        "applies to the protocols it names; given to another, it is a usage error.",
     )
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default %(default)s)"
@@ -78,21 +80,9 @@ def _parser() -> argparse.ArgumentParser:
         help="the protocol served (default %(default)s)",
     )
     serve.add_argument(
-        "--path",
-        help="the socket's path (MetaHuman: the Socket.IO path, default socket.io; EVI: the chat "
-        "socket, default /v0/evi/chat)",
-    )
-    serve.add_argument("--namespace", default="/", help="Socket.IO namespace (default %(default)s)")
-    serve.add_argument("--token", help="require this `token` in the handshake auth payload")
-    serve.add_argument(
-        "--tts-format",
-        default="mp3",
-        choices=audio.FORMATS,
-        help="audio format of response.audio.delta (default %(default)s)",
-    )
-    serve.add_argument(
         "--log-level", default="warning", choices=["debug", "info", "warning", "error"]
     )
+    _add_serve_options(serve)
 
     run = commands.add_parser(
         "run",
@@ -179,6 +169,60 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _serve_options_declared() -> dict[str, list[tuple[str, protocols.ServeOption]]]:
+    """Each serve flag any plug-in declares, with the protocols declaring it (in name order)."""
+    declared: dict[str, list[tuple[str, protocols.ServeOption]]] = {}
+    for name in protocols.names():
+        for option in protocols.plugin(name).serve_options:
+            declared.setdefault(option.flag, []).append((name, option))
+    return declared
+
+
+def _add_serve_options(serve: argparse.ArgumentParser) -> None:
+    group = serve.add_argument_group("protocol options")
+    # SUPPRESS: a flag the user did not type stays out of the namespace, so it is neither held
+    # against another protocol nor passed on (the plug-in applies its own default).
+    for flag, owners in _serve_options_declared().items():
+        choices = {option.choices for _, option in owners}
+        # one set for all its protocols: argparse checks it (and --help shows it); otherwise
+        # the chosen protocol's own is checked once it is known (_serve_options)
+        shared = next(iter(choices)) if len(choices) == 1 else ()
+        said = "; ".join(
+            f"{name}: {option.help}"
+            + (f" (default {option.default})" if option.default is not None else "")
+            for name, option in owners
+        )
+        group.add_argument(
+            flag,
+            default=argparse.SUPPRESS,
+            choices=shared or None,
+            help=said.replace("%", "%%"),
+        )
+
+
+def _serve_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The reference's options: the flags typed, each one the chosen protocol declares (else a
+    UsageError naming its own), and the variants."""
+    own = {option.flag: option for option in protocols.plugin(args.protocol).serve_options}
+    options: dict[str, Any] = {}
+    for flag, owners in _serve_options_declared().items():
+        dest = owners[0][1].dest
+        if dest not in vars(args):
+            continue
+        if flag not in own:
+            its = f"its options: {', '.join(own)}" if own else "it takes none"
+            raise UsageError(f"{flag} does not apply to --protocol {args.protocol} ({its})")
+        value = getattr(args, dest)
+        if own[flag].choices and value not in own[flag].choices:
+            raise UsageError(
+                f"{flag} {value!r} is not one of {', '.join(own[flag].choices)} "
+                f"(--protocol {args.protocol})"
+            )
+        options[dest] = value
+    options["variants"] = args.variant
+    return options
+
+
 def _list_faults(protocol: str) -> int:
     faults = protocols.plugin(protocol).faults()
     width = max(len(name) for name in faults)
@@ -198,19 +242,13 @@ def _list_variants(protocol: str) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    options = _serve_options(args)
     if args.list_faults:
         return _list_faults(args.protocol)
     if args.list_variants:
         return _list_variants(args.protocol)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     plugin = protocols.plugin(args.protocol)
-    options = {
-        **({"path": args.path} if args.path else {}),
-        "namespace": args.namespace,
-        "token": args.token,
-        "tts_format": args.tts_format,
-        "variants": args.variant,
-    }
     try:
         app = plugin.reference_app(args.fault, options)
     except KeyError as exc:

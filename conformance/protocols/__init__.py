@@ -25,12 +25,14 @@ if TYPE_CHECKING:
 __all__ = [
     "FaultInfo",
     "ProtocolPlugin",
+    "ServeOption",
     "VariantInfo",
     "conventional",
     "names",
     "packaged",
     "plugin",
     "profile_of",
+    "with_defaults",
 ]
 
 # name -> module defining PLUGIN; imported on first use.
@@ -70,6 +72,33 @@ class VariantInfo(Protocol):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ServeOption:
+    """A flag of `conformance serve` that a plug-in's reference reads from its options:
+    `--tts-format wav` is `options["tts_format"] == "wav"` in its reference_app.
+
+    The command offers a flag only to the protocols declaring it, and passes it only when the
+    user typed it; the plug-in applies `default` (`with_defaults`), None leaving the choice to
+    its reference.
+    """
+
+    flag: str
+    help: str  # what it sets; the command adds the protocol and the default
+    default: str | None = None
+    choices: tuple[str, ...] = ()
+
+    @property
+    def dest(self) -> str:
+        """The key of the reference's options (argparse's own reading of the flag)."""
+        return self.flag.removeprefix("--").replace("-", "_")
+
+
+def with_defaults(declared: Sequence[ServeOption], options: Mapping[str, Any]) -> dict[str, Any]:
+    """`options` over the declared defaults: what a reference_app reads."""
+    defaults = {option.dest: option.default for option in declared if option.default is not None}
+    return {**defaults, **options}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ProtocolPlugin:
     name: str
     title: str
@@ -82,6 +111,8 @@ class ProtocolPlugin:
     # unknown fault or variant); options["variants"] lists the variants to serve; a protocol
     # ignores the options it has no use for
     reference_app: Callable[[Sequence[str], Mapping[str, Any]], web.Application]
+    # the options of reference_app a user sets on the command line (`conformance serve`)
+    serve_options: Sequence[ServeOption] = ()
     # the legitimate other readings the reference can serve (the variant matrix of the selftest)
     variants: Callable[[], Mapping[str, VariantInfo]]
     # profile values pinned only when the embedded reference is the target (its own errorIds,
@@ -112,6 +143,7 @@ def conventional(
     title: str,
     reference_app: Callable[[Sequence[str], Mapping[str, Any]], web.Application],
     kill_matrix: Mapping[str, Sequence[str]],
+    serve_options: Sequence[ServeOption] = (),
 ) -> ProtocolPlugin:
     """The plug-in of a package laid out as ARCHITECTURE.md's recipe ("Adding a protocol"): each
     entry is read from its file on first use, so importing a plug-in imports none of its cases,
@@ -133,6 +165,7 @@ def conventional(
         catalogue=lambda: entry("cases", "ordered")(),
         faults=lambda: entry("reference.faults", "FAULTS"),
         reference_app=reference_app,
+        serve_options=tuple(serve_options),
         variants=lambda: entry("reference.variants", "VARIANTS"),
         embedded_profile=lambda: packaged(package, "embedded.yaml"),
         kill_matrix=lambda: kill_matrix,

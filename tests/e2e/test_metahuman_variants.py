@@ -27,7 +27,7 @@ from conformance.protocols.metahuman.reference import variants as v
 from conformance.protocols.metahuman.reference.deltas import byte_slices, plan
 from conformance.protocols.metahuman.reference.deltas import parts as planned_parts
 from conformance.protocols.metahuman.reference.errors import CATALOGUE
-from conformance.protocols.metahuman.reference.providers import speech
+from conformance.protocols.providers import speech
 from conformance.transports.base import Refused, TransportError
 from conformance.transports.socketio import SocketIOPeer
 from tests.conftest import PeerFactory, ServerFactory, chunks, fixture_audio, session_update

@@ -1,4 +1,4 @@
-"""The offline providers of the reference server: deterministic, and real audio."""
+"""The offline providers of the reference servers: deterministic, and real audio."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from conformance.protocols.metahuman.reference.providers import (
     OfflineSpeechToText,
     OfflineTextToSpeech,
     ProviderError,
-    sentences,
 )
+from conformance.protocols.providers import answer, recognised, sentences, speech
 from tests.unit.test_fixtures import white_noise
 
 STT = SttConfig(provider="openai", language_code="fr-FR")
@@ -107,3 +107,26 @@ def test_tts_speed_shortens_audio() -> None:
     fast_config = TtsConfig(provider="openai", speed=2.0)
     fast = audio.duration_ms(audio.decode(asyncio.run(tts.synthesize(text, fast_config))))
     assert fast < 0.7 * slow
+
+
+def test_shared_answer_is_metahumans_llm_given_the_same_settings() -> None:
+    """MetaHuman's offline LLM is the shared answer, its settings mapped onto the arguments."""
+    config = LlmConfig(provider="openai", prompt="Be brief.", stop=("moment",), max_token=9)
+    said = asyncio.run(OfflineLanguageModel().complete("what time is it", config))
+    assert said == answer("what time is it", prompt="Be brief.", stop=("moment",), max_token=9)
+    assert answer("hello") == answer("hello", prompt="")
+
+
+def test_shared_recognition_names_a_clip_or_describes_the_audio() -> None:
+    """A fixture clip is heard as its text; other audio as a stable description of its length."""
+    for clip in clips():
+        assert recognised(audio.decode(clip.files["wav"].read_bytes())) == clip.text
+    assert recognised(white_noise(1500, seed=7)) == "an audio message of 1.5 seconds"
+
+
+def test_shared_speech_is_16khz_mono_and_follows_the_text() -> None:
+    """The shared voice: 16 kHz mono, longer for a longer text, the same every time."""
+    short, long = speech("Hello there."), speech("Hello there. And a good deal more to say.")
+    assert (short.frame_rate, short.channels) == (16_000, 1)
+    assert len(short) < len(long)
+    assert speech("Hello there.").raw_data == short.raw_data

@@ -7,9 +7,9 @@ from typing import Any
 
 from aiohttp import web
 
-from conformance.protocols import conventional
+from conformance.protocols import ServeOption, conventional, with_defaults
 
-__all__ = ["KILL_MATRIX", "PLUGIN"]
+__all__ = ["KILL_MATRIX", "PLUGIN", "SERVE_OPTIONS"]
 
 # Which cases each fault of the reference server must make FAILED (NON-STRICT where the fault
 # is a lenient acceptance or breaks a SHOULD) (tests/selftest).
@@ -43,14 +43,31 @@ KILL_MATRIX: dict[str, list[str]] = {
 }
 
 
+# The flags of `conformance serve --protocol evi`. No default for the credentials: the
+# reference's own are the ones its embedded.yaml carries (tests/unit pins the paths' defaults).
+SERVE_OPTIONS = (
+    ServeOption(flag="--path", default="/v0/evi/chat", help="the chat socket's path"),
+    ServeOption(flag="--configs-path", default="/v0/evi/configs", help="the config API's path"),
+    ServeOption(
+        flag="--api-key",
+        help="the API key it accepts (api_key query parameter or X-Hume-Api-Key header; "
+        "default: the one of its embedded profile)",
+    ),
+    ServeOption(
+        flag="--access-token",
+        help="the access token it accepts (access_token query parameter; default: the one of "
+        "its embedded profile)",
+    ),
+)
+
 # The serve options the reference takes (reference_app's docstring).
-_OPTIONS = ("variants", "path", "api_key", "access_token", "configs_path", "pace")
+_OPTIONS = ("variants", "pace", *(option.dest for option in SERVE_OPTIONS))
 
 
 def _reference_app(faults: Sequence[str], options: Mapping[str, Any]) -> web.Application:
     from conformance.protocols.evi.reference.server import reference_app
 
-    kept = {k: v for k, v in options.items() if k in _OPTIONS}
+    kept = {k: v for k, v in with_defaults(SERVE_OPTIONS, options).items() if k in _OPTIONS}
     return reference_app(faults, kept)
 
 
@@ -60,4 +77,5 @@ PLUGIN = conventional(
     title="Empathic Voice Interface chat (WebSocket)",
     reference_app=_reference_app,
     kill_matrix=KILL_MATRIX,
+    serve_options=SERVE_OPTIONS,
 )

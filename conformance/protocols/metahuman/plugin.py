@@ -7,9 +7,10 @@ from typing import Any
 
 from aiohttp import web
 
-from conformance.protocols import conventional
+from conformance import audio
+from conformance.protocols import ServeOption, conventional, with_defaults
 
-__all__ = ["KILL_MATRIX", "PLUGIN"]
+__all__ = ["KILL_MATRIX", "PLUGIN", "SERVE_OPTIONS"]
 
 # Which cases each fault of the reference server must make FAILED (tests/selftest).
 KILL_MATRIX: dict[str, list[str]] = {
@@ -44,21 +45,34 @@ KILL_MATRIX: dict[str, list[str]] = {
 }
 
 
+# The flags of `conformance serve --protocol metahuman`.
+SERVE_OPTIONS = (
+    ServeOption(flag="--path", default="socket.io", help="the Socket.IO path"),
+    ServeOption(flag="--namespace", default="/", help="the Socket.IO namespace"),
+    ServeOption(flag="--token", help="require this `token` in the handshake auth payload"),
+    ServeOption(
+        flag="--tts-format",
+        default="mp3",
+        choices=audio.FORMATS,
+        help="the audio format of response.audio.delta",
+    ),
+)
+
+
 def _reference_app(faults: Sequence[str], options: Mapping[str, Any]) -> web.Application:
     from conformance.protocols.metahuman.reference.faults import FAULTS, ActiveFaults
     from conformance.protocols.metahuman.reference.providers import OfflineTextToSpeech, Providers
     from conformance.protocols.metahuman.reference.server import ReferenceServer
     from conformance.protocols.metahuman.reference.variants import VARIANTS, ActiveVariants
 
+    options = with_defaults(SERVE_OPTIONS, options)
     server = ReferenceServer(
         faults=ActiveFaults(FAULTS, faults),
         variants=ActiveVariants(VARIANTS, options.get("variants", ())),
-        providers=Providers(
-            tts=OfflineTextToSpeech(output_format=options.get("tts_format", "mp3"))
-        ),
+        providers=Providers(tts=OfflineTextToSpeech(output_format=options["tts_format"])),
         token=options.get("token"),
-        path=options.get("path", "socket.io"),
-        namespace=options.get("namespace", "/"),
+        path=options["path"],
+        namespace=options["namespace"],
         slow_first_audio_s=float(options.get("slow_first_audio_s", 8.0)),
     )
     return server.attach(web.Application())
@@ -70,4 +84,5 @@ PLUGIN = conventional(
     title="MetaHuman AI Chat 1.0.0 (Socket.IO)",
     reference_app=_reference_app,
     kill_matrix=KILL_MATRIX,
+    serve_options=SERVE_OPTIONS,
 )

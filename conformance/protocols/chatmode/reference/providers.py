@@ -1,6 +1,6 @@
 """The reference Chat Mode server's offline, deterministic providers: speech is recognised from
 the fixture clips, the avatar's answer quotes what it heard, and the answer is synthesised with
-the MetaHuman reference's offline voice.
+the offline voice every reference shares (`conformance/protocols/providers.py`).
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from typing import Final
 
 import av
 
-from conformance import audio, fixtures
+from conformance import audio
 from conformance.protocols.chatmode.reference.config import Avatar
 from conformance.protocols.chatmode.reference.errors import Invalid
-from conformance.protocols.metahuman.reference.providers import speech
+from conformance.protocols.providers import recognised, speech
 
 __all__ = ["answer", "synthesise", "transcribe"]
 
@@ -58,11 +58,7 @@ def transcribe(data: bytes, *, any_wav_rate: bool) -> str:
         rate = None
     if rate is not None and rate != _RATE:
         raise Invalid(f"`file_base64_data` must be sampled at 16 kHz, not {rate} Hz")
-    clip = fixtures.recognise(segment)
-    if clip is not None:
-        return clip.text
-    # Not a fixture clip: a stable text that still says what was heard.
-    return f"an audio message of {len(segment) / 1000:.1f} seconds"
+    return recognised(segment)
 
 
 def answer(avatar: Avatar, heard: str) -> str:

@@ -1,8 +1,9 @@
-"""The EVI reference's offline "models": thin wrappers over the MetaHuman reference's providers.
+"""The EVI reference's offline "models": thin wrappers over the ones every reference shares
+(`conformance/protocols/providers.py`).
 
 Speech is recognised from the committed fixture clips (conformance.fixtures), answers come from
-the MetaHuman offline language model and are spoken by its offline voice; the expression
-measures are a stable function of the text. Everything is deterministic and offline.
+the shared offline answer and are spoken by the shared offline voice; the expression measures
+are a stable function of the text. Everything is deterministic and offline.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any, Final
 
-from conformance import audio, fixtures, schemas
+from conformance import audio, schemas
 from conformance.audio import AudioSegment
-from conformance.protocols.metahuman.reference.config import LlmConfig
-from conformance.protocols.metahuman.reference.providers import answer, sentences, speech
+from conformance.protocols.providers import answer, sentences, speech
+from conformance.protocols.providers import recognised as transcribe
 
 __all__ = [
     "answer_sentences",
@@ -43,7 +44,7 @@ _STORY: Final = (
 
 def answer_sentences(heard: str, system_prompt: str = "") -> list[str]:
     """The assistant's answer to what it heard, in sentences: short (two), or a long story."""
-    said = answer(heard, LlmConfig(provider="offline", prompt=system_prompt))
+    said = answer(heard, prompt=system_prompt)
     first_two = sentences(said)[:2]  # "You said ...", then an opener: quick to speak
     return [*first_two[:1], *_STORY] if _LONG.search(heard) else first_two
 
@@ -85,14 +86,6 @@ def tool_arguments(parameters: Mapping[str, Any], heard: str) -> dict[str, Any]:
         else:
             arguments[name] = word
     return arguments
-
-
-def transcribe(segment: AudioSegment) -> str:
-    """The text of a fixture clip, or a stable description of other audio."""
-    clip = fixtures.recognise(segment)
-    if clip is not None:
-        return clip.text
-    return f"an audio message of {len(segment) / 1000:.1f} seconds"
 
 
 @cache

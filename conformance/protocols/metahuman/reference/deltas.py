@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from conformance import audio
 from conformance.protocols.metahuman.events import ResponseType
-from conformance.protocols.metahuman.reference.providers import sentences
+from conformance.protocols.providers import sentences
 
 __all__ = ["STREAM_CHUNK_WORDS", "PlannedDelta", "byte_slices", "parts", "plan", "send_order"]
 

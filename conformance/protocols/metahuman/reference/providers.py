@@ -2,7 +2,9 @@
 
 A real provider (OpenAI, AWS, ...) implements the same three protocols; the server only sees
 `Providers`. The offline ones serve every provider name of the seed the same way: same input,
-same output, whatever the model, voice or temperature.
+same output, whatever the model, voice or temperature. They map the seed's settings onto the
+models every reference shares (`conformance/protocols/providers.py`); recognising audio that is
+no fixture clip as words, and sentiment, are MetaHuman's own.
 """
 
 from __future__ import annotations
@@ -10,14 +12,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-import zlib
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Protocol
 
 from conformance import audio, fixtures
-from conformance.audio import AudioSegment
 from conformance.protocols.metahuman.reference.config import LlmConfig, SttConfig, TtsConfig
+from conformance.protocols.providers import answer, speech
 
 __all__ = [
     "FAILURE_MARKER",
@@ -30,7 +30,6 @@ __all__ = [
     "SpeechToText",
     "TextToSpeech",
     "Transcription",
-    "sentences",
 ]
 
 # A prompt containing this marker makes the offline provider fail, so that the error path of
@@ -68,11 +67,6 @@ class TextToSpeech(Protocol):
     async def synthesize(self, text: str, config: TtsConfig) -> bytes:
         """Audio of `text`, encoded in `output_format`."""
         ...
-
-
-def sentences(text: str) -> list[str]:
-    """The sentences of a text, stripped, in order."""
-    return [s for s in (p.strip() for p in re.split(r"(?<=[.!?])\s+", text)) if s]
 
 
 # --- speech to text -------------------------------------------------------------------------
@@ -148,74 +142,19 @@ class OfflineSpeechToText:
 
 # --- language model -------------------------------------------------------------------------
 
-_OPENERS = (
-    "That is a good question.",
-    "Thank you for asking.",
-    "I am happy to help with that.",
-    "Let me answer that briefly.",
-)
-_CLOSERS = (
-    "Is there anything else you would like to know?",
-    "I hope this helps.",
-    "Tell me if you want more detail.",
-)
-
-
-def answer(transcript: str, config: LlmConfig) -> str:
-    """Several sentences derived from the transcript and the prompt; honours stop, maxToken."""
-    digest = hashlib.sha256(f"{config.prompt}\n{transcript}".encode()).digest()
-    words = re.findall(r"[A-Za-z']+", transcript)
-    topic = max(words, key=len) if words else "that"
-    instructions = " ".join(config.prompt.split()[:5]).rstrip(".!?")
-    parts = [
-        f"You said {transcript.strip().rstrip('.!?')}.",
-        _OPENERS[digest[0] % len(_OPENERS)],
-        f"Let me think about {topic} for a moment.",
-        f"My instructions begin with {instructions}." if instructions else "I follow no prompt.",
-        _CLOSERS[digest[1] % len(_CLOSERS)],
-    ]
-    text = " ".join(parts)
-    for stop in config.stop:
-        if stop and stop in text:
-            text = text[: text.index(stop)]
-    tokens = text.split()
-    if config.max_token > 0:
-        tokens = tokens[: config.max_token]
-    return " ".join(tokens)
-
 
 @dataclass(frozen=True, slots=True)
 class OfflineLanguageModel:
     async def complete(self, transcript: str, config: LlmConfig) -> str:
         if FAILURE_MARKER in config.prompt:
             raise ProviderError("language model provider failed (failure marker in LLM.prompt)")
-        return answer(transcript, config)
+        # The seed's LLM settings, mapped onto the shared offline answer.
+        return answer(
+            transcript, prompt=config.prompt, stop=config.stop, max_token=config.max_token
+        )
 
 
 # --- text to speech -------------------------------------------------------------------------
-
-_SAMPLE_RATE = 16_000
-
-
-@lru_cache(maxsize=4096)
-def _word(word: str, speed: float) -> AudioSegment:
-    # A voiced tone per word, its pitch from the word, its length from its letters.
-    pitch = 110 + zlib.crc32(word.lower().encode()) % 140
-    duration = (90 + 55 * len(word)) / speed
-    return audio.tone(pitch, duration, sample_rate=_SAMPLE_RATE, volume_db=-14)
-
-
-def speech(text: str, speed: float = 1.0) -> AudioSegment:
-    """Speech-like audio whose length follows the text (about 15 characters a second)."""
-    speed = min(max(speed, 0.25), 4.0)  # OpenAI's documented range for `speed`
-    out = AudioSegment.silent(duration=0, frame_rate=_SAMPLE_RATE)
-    for token in text.split():
-        out += _word(token, speed)
-        pause = 260 if token[-1] in ".!?" else 120 if token[-1] in ",;:" else 50
-        out += AudioSegment.silent(duration=pause / speed, frame_rate=_SAMPLE_RATE)
-    if len(out) == 0:
-        out = AudioSegment.silent(duration=200, frame_rate=_SAMPLE_RATE)
-    return out
 
 
 @dataclass(frozen=True, slots=True)
