@@ -13,7 +13,7 @@ import av
 from conformance import audio
 from conformance.protocols.chatmode.reference.config import Avatar
 from conformance.protocols.chatmode.reference.errors import Invalid
-from conformance.protocols.providers import recognised, speech
+from conformance.protocols.providers import recognised, spoken
 
 __all__ = ["answer", "synthesise", "transcribe"]
 
@@ -67,4 +67,4 @@ def answer(avatar: Avatar, heard: str) -> str:
 
 
 def synthesise(text: str, *, wav: bool = False) -> bytes:
-    return audio.encode(speech(text), "wav" if wav else "mp3")
+    return spoken(text, "wav" if wav else "mp3")

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from conformance import audio, fixtures
 from conformance.protocols.metahuman.reference.config import LlmConfig, SttConfig, TtsConfig
-from conformance.protocols.providers import answer, speech
+from conformance.protocols.providers import answer, spoken
 
 __all__ = [
     "FAILURE_MARKER",
@@ -165,7 +165,7 @@ class OfflineTextToSpeech:
         return await asyncio.to_thread(self._synthesize, text, config)
 
     def _synthesize(self, text: str, config: TtsConfig) -> bytes:
-        return audio.encode(speech(text, config.speed), self.output_format)
+        return spoken(text, self.output_format, config.speed)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
