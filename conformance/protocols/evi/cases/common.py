@@ -11,8 +11,9 @@ from typing import Any, TypeVar
 
 from conformance import schemas
 from conformance.engine.context import CaseContext, Env
+from conformance.engine.judging import Validator, shown
 from conformance.engine.model import CaseFunction, Level
-from conformance.engine.transcript import WireEvent, summarize
+from conformance.engine.transcript import WireEvent
 from conformance.protocols.evi.client import Chat, EviClient, Turn, fields
 from conformance.protocols.evi.events import Server
 
@@ -101,11 +102,6 @@ def seed(*types: str) -> str:
     return f"seed 003 (EVI SDK definitions): {', '.join(types)}"
 
 
-def shown(value: Any) -> str:
-    """A payload as it appears in a verdict: long strings by length and hash."""
-    return repr(summarize(value))
-
-
 def normalised(text: Any) -> str:
     return " ".join(str(text).split())
 
@@ -164,20 +160,14 @@ async def played(ctx: CaseContext, key: str) -> Any:
     return values[key]
 
 
+_valid = Validator("evi")
+
+
 def valid(ctx: CaseContext, event: WireEvent, level: Level | None = None) -> None:
     """FAILED with the schema path when a message violates its type's schema (a type without
     a schema is judged by EVI-MSG-002)."""
-    if event.event not in schemas.messages("evi"):
-        return
-    violations = schemas.errors("evi", event.event, event.payload)
-    if violations:
-        first = violations[0]
-        ctx.fail(
-            f"{event.event} violates its schema at {first.path or '/'}: {first.message}",
-            expected=f"a message valid against schemas/evi/messages/{event.event}.schema.json",
-            observed=shown(event.payload),
-            level=level,
-        )
+    if event.event in schemas.messages("evi"):
+        _valid(ctx, event.event, event.payload, level)
 
 
 def code_pinned(ctx: CaseContext, error: WireEvent, key: str) -> None:
