@@ -13,7 +13,6 @@ from conformance.protocols.chatmode.client import Turn, recognised, run_turn
 from conformance.transports.http import HttpAnswer
 
 __all__ = [
-    "AREAS",
     "CATALOGUE",
     "CLIENT",
     "GUIDE",
@@ -30,19 +29,19 @@ __all__ = [
     "valid",
 ]
 
-CATALOGUE = Catalogue()
-
 # The order of the areas in listings and reports: the token flow, then a turn's order, then
 # errors and isolation.
-AREAS = (
-    "token",
-    "connection",
-    "socket",
-    "text turn",
-    "voice turn",
-    "answer audio",
-    "errors",
-    "isolation",
+CATALOGUE = Catalogue(
+    areas=(
+        "token",
+        "connection",
+        "socket",
+        "text turn",
+        "voice turn",
+        "answer audio",
+        "errors",
+        "isolation",
+    )
 )
 GUIDE = "PROTOCOLS.md §2 [doc, publisher's guide]"
 CLIENT = "PROTOCOLS.md §2 [doc, publisher's client]"

@@ -10,21 +10,20 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from conformance import schemas
+from conformance.engine.catalogue import Catalogue
 from conformance.engine.context import CaseContext, Env
 from conformance.engine.judging import Validator, shown
-from conformance.engine.model import CaseFunction, Level
+from conformance.engine.model import Level
 from conformance.engine.transcript import WireEvent
 from conformance.protocols.evi.client import Chat, EviClient, Turn, fields
 from conformance.protocols.evi.events import Server
 
 __all__ = [
-    "AREAS",
     "CATALOGUE",
     "CUSTOM_SESSION_ID",
     "OPEN",
     "READING_DEFAULT",
     "SDK",
-    "Area",
     "AssistantExchange",
     "TextExchange",
     "answered",
@@ -44,28 +43,26 @@ __all__ = [
     "words",
 ]
 
-from conformance.engine.catalogue import Catalogue
-
-CATALOGUE = Catalogue()
-
 # The order of the areas in listings and reports: a chat's life, then errors and isolation.
-AREAS = (
-    "handshake",
-    "metadata",
-    "settings",
-    "text turn",
-    "audio turn",
-    "turn order",
-    "audio output",
-    "assistant input",
-    "pause",
-    "tools",
-    "interruption",
-    "timeouts",
-    "resumption",
-    "errors",
-    "isolation",
-    "messages",
+CATALOGUE = Catalogue(
+    areas=(
+        "handshake",
+        "metadata",
+        "settings",
+        "text turn",
+        "audio turn",
+        "turn order",
+        "audio output",
+        "assistant input",
+        "pause",
+        "tools",
+        "interruption",
+        "timeouts",
+        "resumption",
+        "errors",
+        "isolation",
+        "messages",
+    )
 )
 
 READING_DEFAULT = "the suite's [default] reading (schemas/evi/asyncapi.yaml)"
@@ -73,28 +70,6 @@ OPEN = "PROTOCOLS.md §3 [open]"
 SDK = "hume SDK 0.14.1 (newest; the seed's successor)"
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Area:
-    """The cases of one area: their area, usual source, and the capability they need."""
-
-    name: str
-    source: str
-    requires: Mapping[str, Any] = field(default_factory=dict)
-
-    def case(
-        self, id: str, title: str, clause: str, level: Level = Level.MUST, *, source: str = ""
-    ) -> Callable[[CaseFunction], CaseFunction]:
-        return CATALOGUE.case(
-            id,
-            title=title,
-            clause=clause,
-            level=level,
-            area=self.name,
-            source=source or self.source,
-            requires=self.requires,
-        )
 
 
 def seed(*types: str) -> str:

@@ -10,7 +10,6 @@ from conformance.profiles import Profile
 from conformance.protocols.metahuman.client import Mode, Turn, run_turn
 
 __all__ = [
-    "AREAS",
     "CATALOGUE",
     "MODES",
     "SEED_EXAMPLES",
@@ -27,19 +26,19 @@ __all__ = [
     "valid",
 ]
 
-CATALOGUE = Catalogue()
-
 # The order of the areas in listings and reports: a turn's order, then errors and isolation.
-AREAS = (
-    "handshake",
-    "session",
-    "input buffer",
-    "transcription",
-    "response text",
-    "audio deltas",
-    "timing",
-    "errors",
-    "isolation and security",
+CATALOGUE = Catalogue(
+    areas=(
+        "handshake",
+        "session",
+        "input buffer",
+        "transcription",
+        "response text",
+        "audio deltas",
+        "timing",
+        "errors",
+        "isolation and security",
+    )
 )
 
 SEED_OPERATIONS = "seed 000 (MetaHuman AI Chat 1.0.0, operations)"
