@@ -22,6 +22,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from conformance import __version__
 from conformance.load.slo import SloVerdict
 from conformance.load.stats import Stats
+from conformance.reports.json import write_json
 
 __all__ = [
     "LOAD_FORMAT",
@@ -118,11 +119,8 @@ def build_load_report(
 
 
 def write_load_json(report: Mapping[str, Any], directory: Path) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / LOAD_REPORT
-    text = json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False)
-    path.write_text(text + "\n", encoding="utf-8")
-    return path
+    """Write `load.json` into `directory` (the run report's writer), creating it."""
+    return write_json(report, directory, LOAD_REPORT)
 
 
 def load_schema() -> dict[str, Any]:

@@ -118,7 +118,8 @@ class ProtocolPlugin:
     # profile values pinned only when the embedded reference is the target (its own errorIds,
     # its audio format, a token it signed): a run against a URL never assumes them
     embedded_profile: Callable[[], Mapping[str, Any]]
-    # which cases each fault must make FAILED (the kill matrix of the selftest)
+    # which cases each fault must make FAILED (the kill matrix of the selftest; a fault's
+    # `caught_by`)
     kill_matrix: Callable[[], Mapping[str, Sequence[str]]]
     # what `conformance fuzz` runs, and how a saved finding is replayed (None: fixed)
     fuzz_catalogue: Callable[[], Sequence[Case]]
@@ -142,7 +143,6 @@ def conventional(
     name: str,
     title: str,
     reference_app: Callable[[Sequence[str], Mapping[str, Any]], web.Application],
-    kill_matrix: Mapping[str, Sequence[str]],
     serve_options: Sequence[ServeOption] = (),
 ) -> ProtocolPlugin:
     """The plug-in of a package laid out as ARCHITECTURE.md's recipe ("Adding a protocol"): each
@@ -168,7 +168,7 @@ def conventional(
         serve_options=tuple(serve_options),
         variants=lambda: entry("reference.variants", "VARIANTS"),
         embedded_profile=lambda: packaged(package, "embedded.yaml"),
-        kill_matrix=lambda: kill_matrix,
+        kill_matrix=lambda: entry("reference.faults", "FAULTS").kill_matrix(),
         fuzz_catalogue=lambda: list(entry("fuzzcases", "FUZZ_CATALOGUE")),
         replay=replay,
         load_script=lambda: entry("load", "SCRIPT"),

@@ -92,10 +92,11 @@ def case_record(result: CaseResult) -> dict[str, Any]:
     return {key: _jsonable(value) for key, value in record.items()}
 
 
-def write_json(report: Mapping[str, Any], directory: Path) -> Path:
-    """Write `report.json` (UTF-8, indent 2) into `directory`, creating it; return its path."""
+def write_json(report: Mapping[str, Any], directory: Path, filename: str = REPORT_FILENAME) -> Path:
+    """Write `filename` (UTF-8, indent 2; `report.json` unless named) into `directory`, creating
+    it; return its path."""
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / REPORT_FILENAME
+    path = directory / filename
     # allow_nan=False: NaN and Infinity are not JSON; build_report has already replaced them.
     text = json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False)
     path.write_text(text + "\n", encoding="utf-8")

@@ -1,6 +1,6 @@
 """Proof that the checks can fail: every fault of the reference server makes a case FAILED.
 
-The matrix (fault -> the cases that must catch it) is the protocol plug-in's KILL_MATRIX, and
+The matrix (fault -> the cases that must catch it) is each fault's `caught_by`, and
 the README shows it. In CI each fault gets its catching cases (`--case`), which keeps three
 catalogues' matrices within CI's budget; `CONFORMANCE_KILL_MATRIX=full` gives each fault the
 whole catalogue, so that a hang or a slow failure anywhere shows too (on demand: about three

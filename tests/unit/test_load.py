@@ -254,7 +254,7 @@ def test_load_html_plots_are_svg_and_everything_is_escaped() -> None:
 
 async def test_judge_runs_the_cases_over_the_played_values() -> None:
     """A case's violation, a blocked case, an unplayed exchange: each lands where it should."""
-    catalogue = Catalogue()
+    catalogue = Catalogue(areas=("a",))
 
     @catalogue.case(
         "T-1", title="t", clause="the value is 2", level=Level.MUST, area="a", source="s"

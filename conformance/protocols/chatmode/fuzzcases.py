@@ -13,7 +13,7 @@ from conformance.protocols.chatmode.machine import machine
 
 __all__ = ["FUZZ_CATALOGUE", "replay"]
 
-FUZZ_CATALOGUE = Catalogue()
+FUZZ_CATALOGUE = Catalogue(areas=("fuzz",))
 INVALID = "PROTOCOLS.md §2 [default] an invalid message is answered with a system message"
 
 

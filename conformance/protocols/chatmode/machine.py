@@ -21,7 +21,8 @@ from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
 
 from conformance.engine.context import Env
 from conformance.fuzz.judgement import lenient, observed
-from conformance.fuzz.runner import Clock, LoopBridge, ProtocolBroken
+from conformance.fuzz.machine import ProtocolMachine
+from conformance.fuzz.runner import Clock, LoopBridge
 from conformance.profiles import Timeout
 from conformance.protocols.chatmode.client import ChatClient
 from conformance.protocols.chatmode.fuzz import answer_of, schema_problem
@@ -68,11 +69,9 @@ def machine(
     invalid_kinds = [k for k in INVALID if not (live and k == "isLive-true")]
     other_user = env.profile.section("auth").get("other_user_id")
 
-    class Protocol(RuleBasedStateMachine):
+    class Protocol(ProtocolMachine, bridge=bridge, clock=clock, wait=4 * env.timeouts.turn):
         def __init__(self) -> None:
             super().__init__()
-            self.steps: list[dict[str, Any]] = []
-            self.broken = False
             self.client = ChatClient(env)
             self.other: WebSocketPeer | None = None
             self.other_heard = 0
@@ -80,16 +79,6 @@ def machine(
             self.settled = len(self.peer.received)  # everything before this was judged
 
         # --- plumbing ---
-
-        def _run(self, coroutine: Any) -> Any:
-            return bridge.run(coroutine, timeout=4 * env.timeouts.turn)
-
-        def _note(self, rule_name: str, **args: Any) -> None:
-            self.steps.append({"rule": rule_name, **args})
-
-        def _broken(self, message: str) -> ProtocolBroken:
-            self.broken = True  # teardown then adds nothing: the first break is the finding
-            return clock.broken(self.steps, message)
 
         def _quiet(self) -> None:
             """Nothing answered twice since the last turn; nothing reached the other user."""

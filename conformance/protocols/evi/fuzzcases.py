@@ -12,7 +12,7 @@ from conformance.protocols.evi.machine import machine
 
 __all__ = ["FUZZ_CATALOGUE", "replay"]
 
-FUZZ_CATALOGUE = Catalogue()
+FUZZ_CATALOGUE = Catalogue(areas=("fuzz",))
 READING = "PROTOCOLS.md general readings (after bad input); asyncapi.yaml [default] errors"
 
 

@@ -27,7 +27,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 from conformance.engine.context import Env
 from conformance.engine.model import Blocked
 from conformance.fuzz.judgement import observed
-from conformance.fuzz.runner import Clock, LoopBridge, ProtocolBroken
+from conformance.fuzz.machine import ProtocolMachine
+from conformance.fuzz.runner import Clock, LoopBridge
 from conformance.protocols.evi.client import Chat, EviClient, Interruption, Turn
 from conformance.protocols.evi.events import ANSWER, Client, Server
 from conformance.protocols.evi.invariants import (
@@ -69,11 +70,9 @@ def machine(
     prompts = env.profile.section("prompts")
     resumable = st.booleans() if capabilities.get("resumption") else st.just(False)
 
-    class EviChat(RuleBasedStateMachine):
+    class EviChat(ProtocolMachine, bridge=bridge, clock=clock, wait=4 * env.timeouts.turn):
         def __init__(self) -> None:
             super().__init__()
-            self.steps: list[dict[str, Any]] = []
-            self.broken = False
             # An env of its own: what the client remembers of a failed turn (later turns
             # BLOCKED) belongs to one sequence, not to the ones hypothesis tries after it.
             own = Env(
@@ -90,16 +89,9 @@ def machine(
 
         def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
             try:
-                return bridge.run(coroutine, timeout=4 * env.timeouts.turn)
+                return super()._run(coroutine)
             except Blocked as exc:  # an earlier input of this sequence got no message at all
                 raise self._broken(str(exc)) from None
-
-        def _note(self, rule_name: str, **args: Any) -> None:
-            self.steps.append({"rule": rule_name, **args})
-
-        def _broken(self, message: str) -> ProtocolBroken:
-            self.broken = True  # teardown then adds nothing: the first break is the finding
-            return clock.broken(self.steps, message)
 
         def _active(self) -> bool:
             """Within the budget, on an opened chat (out of it, the rules do nothing)."""

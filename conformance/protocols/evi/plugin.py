@@ -9,38 +9,7 @@ from aiohttp import web
 
 from conformance.protocols import ServeOption, conventional, with_defaults
 
-__all__ = ["KILL_MATRIX", "PLUGIN", "SERVE_OPTIONS"]
-
-# Which cases each fault of the reference server must make FAILED (NON-STRICT where the fault
-# is a lenient acceptance or breaks a SHOULD) (tests/selftest).
-KILL_MATRIX: dict[str, list[str]] = {
-    "metadata-not-first": ["EVI-META-001"],
-    "serves-without-auth": ["EVI-HS-002"],
-    "query-settings-ignored": ["EVI-SET-002"],
-    "audio-index-gap": ["EVI-OUT-002"],
-    "audio-index-duplicate": ["EVI-OUT-002"],
-    "audio-output-without-index": ["EVI-OUT-001", "EVI-MSG-001"],
-    "corrupt-audio-output": ["EVI-OUT-003"],
-    "assistant-end-early": ["EVI-ORD-002"],
-    "no-assistant-end": ["EVI-ORD-003", "EVI-TXT-002"],
-    "final-transcript-interim": ["EVI-AUD-001[*]"],
-    "time-end-before-begin": ["EVI-TXT-004"],
-    "user-input-not-from-text": ["EVI-TXT-001"],
-    "assistant-input-not-from-text": ["EVI-AIN-001"],
-    "responds-while-paused": ["EVI-PAUSE-001"],
-    "silent-after-resume": ["EVI-PAUSE-003"],
-    "tool-parameters-not-json": ["EVI-TOOL-002"],
-    "tool-response-ignored": ["EVI-TOOL-003"],
-    "unknown-tool-call-accepted": ["EVI-ERR-006"],
-    "no-interruption": ["EVI-INT-001", "EVI-INT-002"],
-    "inactivity-ignored": ["EVI-TIME-001"],
-    "max-duration-ignored": ["EVI-TIME-003"],
-    "resume-new-group": ["EVI-RES-001"],
-    "error-without-slug": ["EVI-ERR-*"],
-    "close-on-bad-message": ["EVI-ERR-*"],
-    "silently-drop-bad-message": ["EVI-ERR-*"],
-    "cross-chat-leak": ["EVI-ISO-001"],
-}
+__all__ = ["PLUGIN", "SERVE_OPTIONS"]
 
 
 # The flags of `conformance serve --protocol evi`. No default for the credentials: the
@@ -76,6 +45,5 @@ PLUGIN = conventional(
     name="evi",
     title="Empathic Voice Interface chat (WebSocket)",
     reference_app=_reference_app,
-    kill_matrix=KILL_MATRIX,
     serve_options=SERVE_OPTIONS,
 )

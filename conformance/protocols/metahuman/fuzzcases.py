@@ -12,7 +12,7 @@ from conformance.protocols.metahuman.machine import machine
 
 __all__ = ["FUZZ_CATALOGUE", "replay"]
 
-FUZZ_CATALOGUE = Catalogue()
+FUZZ_CATALOGUE = Catalogue(areas=("fuzz",))
 DEFAULT = "PROTOCOLS.md §1 [default] custom.error catalogue"
 
 

@@ -26,18 +26,16 @@ from conformance.protocols.metahuman.cases.common import MODES, offered
 from conformance.protocols.metahuman.cases.isolation import Bystander
 from conformance.protocols.metahuman.client import MetaHumanClient, Mode, Turn, play_turn
 from conformance.protocols.metahuman.events import Event, Role
+from conformance.protocols.metahuman.reference.faults import FAULTS
 from conformance.transports.socketio import SocketIOPeer
 
 __all__ = ["LOAD_KILL_MATRIX", "SCRIPT", "MetaHumanLoad"]
 
-# Faults of the reference that only concurrency shows, and the cases load mode must make
-# FAILED against them (a single-session `conformance run` of the same cases passes them:
-# tests/selftest/test_load_faults.py). Against the reference, load mode plays chain-base64-ordered.
-LOAD_KILL_MATRIX: dict[str, list[str]] = {
-    "shared-input-buffer": ["MH-BUF-001", "MH-STT-001"],
-    "deltas-across-sessions": ["MH-DELTA-002[chain-base64-ordered]", "MH-ISO-001"],
-    "latency-grows-with-sessions": ["MH-TIME-001"],
-}
+# Faults of the reference that only concurrency shows (registered `under_load`), and the cases
+# load mode must make FAILED against them (a single-session `conformance run` of the same cases
+# passes them: tests/selftest/test_load_faults.py). Against the reference, load mode plays
+# chain-base64-ordered.
+LOAD_KILL_MATRIX = FAULTS.kill_matrix(under_load=True)
 
 # The per-turn cases: the session's answer once, the rest every turn, isolation between turns.
 _FIRST_TURN = ("MH-SES-001", "MH-SES-002", "MH-SES-003")

@@ -27,6 +27,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 from conformance import schemas
 from conformance.engine.context import Env
 from conformance.fuzz.judgement import lenient, observed
+from conformance.fuzz.machine import ProtocolMachine
 from conformance.fuzz.runner import Clock, LoopBridge
 from conformance.protocols.metahuman.client import MetaHumanClient, Mode
 from conformance.protocols.metahuman.events import Event, Role
@@ -100,10 +101,9 @@ def machine(
     clock: Clock = budget if budget is not None else Clock(max_time=3600.0)
     modes = _modes(env.profile.section("capabilities"))
 
-    class Protocol(RuleBasedStateMachine):
+    class Protocol(ProtocolMachine, bridge=bridge, clock=clock, wait=4 * env.timeouts.turn):
         def __init__(self) -> None:
             super().__init__()
-            self.steps: list[dict[str, Any]] = []
             self.orphans: list[tuple[SocketIOPeer, int]] = []  # Receivers of a left session
             self.client = MetaHumanClient(env)
             self.session_id = ""
@@ -115,17 +115,11 @@ def machine(
 
         # --- plumbing ---
 
-        def _run(self, coroutine: Any) -> Any:
-            return bridge.run(coroutine, timeout=4 * env.timeouts.turn)
-
-        def _note(self, rule_name: str, **args: Any) -> None:
-            self.steps.append({"rule": rule_name, **args})
-
         async def _bystander(self) -> SocketIOPeer:
             other = await self.client.connect(Role.SENDER, "bystander-sender")
             answer = await self.client.configure(other, self.client.session_update())
             if answer is None or not isinstance(answer.payload, Mapping):
-                raise clock.broken(self.steps, "the bystander session could not be configured")
+                raise self._broken("the bystander session could not be configured")
             return await self.client.connect(
                 Role.RECEIVER, "bystander", str(answer.payload.get("sessionId"))
             )
@@ -135,13 +129,12 @@ def machine(
         ) -> Any:
             answer = self._run(self.client.answer(peer, events, timeout, after))
             if answer is None:
-                raise clock.broken(
-                    self.steps,
+                raise self._broken(
                     f"{what}: awaited {' or '.join(events)} within {timeout:g} s; nothing came",
                 )
             problem = _malformed(peer, after)
             if problem is not None:
-                raise clock.broken(self.steps, f"{what}: {problem}")
+                raise self._broken(f"{what}: {problem}")
             return answer
 
         def _configure(self, mode: Mode | None, what: str) -> bool:
@@ -213,8 +206,7 @@ def machine(
             # Refused: what the server kept is its own business; the profile's own update
             # must still be applied, and the model goes on from there.
             if not self._configure(None, "after a refused update, the profile's session.update"):
-                raise clock.broken(
-                    self.steps,
+                raise self._broken(
                     f"after a refused session.update ({mode}), the profile's own "
                     "session.update was refused too: the session no longer works",
                 )
@@ -250,12 +242,12 @@ def machine(
                     )
                 except TimeoutError:
                     got = _errors_since(self.sender, start)
-                    raise clock.broken(
-                        self.steps, f"{sent} chunks before session.update got {got} errors"
+                    raise self._broken(
+                        f"{sent} chunks before session.update got {got} errors"
                     ) from None
                 problem = _malformed(self.sender, start)
                 if problem is not None:
-                    raise clock.broken(self.steps, f"chunks before session.update: {problem}")
+                    raise self._broken(f"chunks before session.update: {problem}")
                 if _since(self.sender, start, Event.INPUT_BUFFER_INITIALIZED):
                     clock.observe(
                         lenient("chunks before any session.update were accepted leniently")
@@ -324,8 +316,7 @@ def machine(
                 if e.event in (Event.REQUEST_TRANSCRIBE_DONE, Event.CUSTOM_ERROR)
             ]
             if len(answers) != 1:
-                raise clock.broken(
-                    self.steps,
+                raise self._broken(
                     f"one commit got {answers}: exactly one transcription or one error expected",
                 )
             if answers[0] == Event.CUSTOM_ERROR:
@@ -337,8 +328,7 @@ def machine(
             try:
                 self._run(receiver.wait_for(_done, env.timeouts.turn, after=begin))
             except TimeoutError:
-                raise clock.broken(
-                    self.steps,
+                raise self._broken(
                     f"{receiver.name}'s delta stream did not end within {env.timeouts.turn:g} s",
                 ) from None
             self._run(asyncio.sleep(0.05))
@@ -349,8 +339,7 @@ def machine(
             ]
             ids = sorted(d.get("id", -1) if isinstance(d, Mapping) else -1 for d in deltas)
             if ids != list(range(len(ids))):
-                raise clock.broken(
-                    self.steps,
+                raise self._broken(
                     f"{receiver.name} got delta ids {ids}: 0..n-1 each once was expected",
                 )
 
@@ -366,8 +355,7 @@ def machine(
                 )
             )
             if connection.peer is None:
-                raise clock.broken(
-                    self.steps,
+                raise self._broken(
                     f"a Receiver naming the live session was refused: {connection.refusal!r}",
                 )
             self.receivers.append(connection.peer)
@@ -395,6 +383,6 @@ def machine(
                 stray += [e.event for e in orphan.received[heard:] if e.event != "disconnect"]
             self._run(self.client.__aexit__(None, None, None))
             if stray:
-                raise clock.broken(self.steps, f"another session's Receiver got {stray}")
+                raise self._broken(f"another session's Receiver got {stray}")
 
     return Protocol

@@ -10,39 +10,7 @@ from aiohttp import web
 from conformance import audio
 from conformance.protocols import ServeOption, conventional, with_defaults
 
-__all__ = ["KILL_MATRIX", "PLUGIN", "SERVE_OPTIONS"]
-
-# Which cases each fault of the reference server must make FAILED (tests/selftest).
-KILL_MATRIX: dict[str, list[str]] = {
-    "delta-ids-from-one": ["MH-DELTA-002[*]"],
-    "done-on-every-delta": ["MH-DELTA-004[chain-*]", "MH-DELTA-004[stream-*]"],
-    "wrong-total-number": ["MH-DELTA-003[*]"],
-    "duplicate-delta": ["MH-DELTA-002[*]"],
-    "missing-delta": ["MH-DELTA-002[chain-*]", "MH-DELTA-002[stream-*]"],
-    "unordered-deltas": ["MH-DELTA-011[chain-*]", "MH-DELTA-011[stream-*]"],
-    "missing-stream-part-done": ["MH-DELTA-005[*]"],
-    "delta-text-mismatch": ["MH-DELTA-006[*]"],
-    "corrupt-audio": ["MH-DELTA-008[*]"],
-    "truncated-audio": ["MH-DELTA-008[*]"],
-    "format-switch": ["MH-DELTA-009[chain-*]", "MH-DELTA-009[stream-*]"],
-    "is-base64-mismatch": ["MH-DELTA-007[*]"],
-    "slow-first-audio": ["MH-TIME-001"],
-    "updated-id-not-uuid": ["MH-SES-002"],
-    "session-id-changes": ["MH-BUF-002"],
-    "initialized-every-chunk": ["MH-BUF-003"],
-    "no-initialized": ["MH-BUF-001"],
-    "missing-language": ["MH-STT-002"],
-    "no-error-on-empty-commit": ["MH-ERR-005"],
-    "disconnect-on-bad-update": ["MH-ERR-001"],
-    "error-without-error-id": ["MH-ERR-00[1-6]"],
-    "disconnect-on-malformed-payload": ["MH-ERR-001"],
-    "session-crash-on-invalid-base64": ["MH-ERR-003"],
-    "silently-drop-bad-message": ["MH-ERR-00[1-6]"],
-    "error-wrong-shape": ["MH-ERR-00[1-6]"],
-    "text-to-sender-only": ["MH-TXT-001"],
-    "leak-to-other-session": ["MH-ISO-001"],
-    "accept-unknown-receiver": ["MH-HS-003"],
-}
+__all__ = ["PLUGIN", "SERVE_OPTIONS"]
 
 
 # The flags of `conformance serve --protocol metahuman`.
@@ -83,6 +51,5 @@ PLUGIN = conventional(
     name="metahuman",
     title="MetaHuman AI Chat 1.0.0 (Socket.IO)",
     reference_app=_reference_app,
-    kill_matrix=KILL_MATRIX,
     serve_options=SERVE_OPTIONS,
 )

@@ -6,16 +6,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from conformance import schemas
 from conformance.engine.catalogue import Catalogue
 from conformance.engine.context import CaseContext, Env
-from conformance.engine.transcript import summarize
+from conformance.engine.judging import Validator, shown
 from conformance.profiles import Timeout
 from conformance.protocols.chatmode.client import Turn, recognised, run_turn
 from conformance.transports.http import HttpAnswer
 
 __all__ = [
-    "AREAS",
     "CATALOGUE",
     "CLIENT",
     "GUIDE",
@@ -32,41 +30,26 @@ __all__ = [
     "valid",
 ]
 
-CATALOGUE = Catalogue()
-
 # The order of the areas in listings and reports: the token flow, then a turn's order, then
 # errors and isolation.
-AREAS = (
-    "token",
-    "connection",
-    "socket",
-    "text turn",
-    "voice turn",
-    "answer audio",
-    "errors",
-    "isolation",
+CATALOGUE = Catalogue(
+    areas=(
+        "token",
+        "connection",
+        "socket",
+        "text turn",
+        "voice turn",
+        "answer audio",
+        "errors",
+        "isolation",
+    )
 )
 GUIDE = "PROTOCOLS.md §2 [doc, publisher's guide]"
 CLIENT = "PROTOCOLS.md §2 [doc, publisher's client]"
 INVALID = "PROTOCOLS.md §2 [default] invalid messages"
 SEED = "seed 002 (Chat Mode)"
 
-
-def shown(value: Any) -> str:
-    """A payload as it appears in a verdict: bytes and long strings by length and hash."""
-    return repr(summarize(value))
-
-
-def valid(ctx: CaseContext, message: str, payload: Any) -> None:
-    """FAILED with the schema path when the payload violates its message's schema."""
-    violations = schemas.errors("chatmode", message, payload)
-    if violations:
-        first = violations[0]
-        ctx.fail(
-            f"{message} violates its schema at {first.path or '/'}: {first.message}",
-            expected=f"a payload valid against schemas/chatmode/messages/{message}.schema.json",
-            observed=shown(payload),
-        )
+valid = Validator("chatmode")
 
 
 def body(answer: HttpAnswer) -> Any:

@@ -13,17 +13,15 @@ from conformance.protocols.chatmode.cases.common import (
 )
 from conformance.protocols.chatmode.client import ChatClient
 
-AREA = "connection"
+AREA = CATALOGUE.area("connection", source=GUIDE)
 
 
-@CATALOGUE.case(
+@AREA.case(
     "CM-CON-001",
     title="Connection info with a token",
     clause="GET /connection with Authorization: Bearer <jwt> answers 200 "
     "{status, session, avatars_info, languages}.",
     level=Level.MUST,
-    area=AREA,
-    source=GUIDE,
 )
 async def connection_info(ctx: CaseContext) -> None:
     async with ChatClient(ctx) as client:
@@ -32,13 +30,11 @@ async def connection_info(ctx: CaseContext) -> None:
     valid(ctx, "connection.response", answer.json())
 
 
-@CATALOGUE.case(
+@AREA.case(
     "CM-CON-002",
     title="Connection info needs a token",
     clause="GET /connection without a token is refused (401 or 403).",
     level=Level.MUST,
-    area=AREA,
-    source=GUIDE,
 )
 async def connection_needs_token(ctx: CaseContext) -> None:
     async with ChatClient(ctx) as client:
@@ -46,13 +42,11 @@ async def connection_needs_token(ctx: CaseContext) -> None:
     expect_status(ctx, answer, {401, 403}, "GET /connection without a token")
 
 
-@CATALOGUE.case(
+@AREA.case(
     "CM-CON-003",
     title="An expired token gives 403",
     clause="GET /connection with an expired token answers 403.",
     level=Level.MUST,
-    area=AREA,
-    source=GUIDE,
 )
 async def connection_expired(ctx: CaseContext) -> None:
     token = expired_token(ctx)

@@ -20,7 +20,7 @@ from conformance.protocols.chatmode.cases.common import (
 )
 from conformance.protocols.chatmode.client import ChatClient, Turn, recognised
 
-AREA = "errors"
+AREA = CATALOGUE.area("errors", source=INVALID)
 
 
 async def _invalid(env: Env, make: Callable[[ChatClient], Any]) -> Turn:
@@ -63,14 +63,12 @@ def _invalid_case(
     *,
     requires: Mapping[str, Any] | None = None,
 ) -> None:
-    @CATALOGUE.case(
+    @AREA.case(
         id,
         title=title,
         clause=f"{bad} is answered with a system message, and the socket stays open and usable "
         "(answering it as a valid message is lenient: NON-STRICT).",
         level=Level.MUST,
-        area=AREA,
-        source=INVALID,
         requires=requires,
     )
     async def run(ctx: CaseContext) -> None:

@@ -18,7 +18,7 @@ from conformance.protocols.chatmode.cases.common import (
 )
 from conformance.transports.http import HttpAnswer
 
-AREA = "answer audio"
+AREA = CATALOGUE.area("answer audio", source=CLIENT)
 
 
 async def _file(ctx: CaseContext, *, fetch: bool = False) -> tuple[Mapping[str, Any], HttpAnswer]:
@@ -42,13 +42,11 @@ async def _file(ctx: CaseContext, *, fetch: bool = False) -> tuple[Mapping[str, 
     return payload, t.file
 
 
-@CATALOGUE.case(
+@AREA.case(
     "CM-AUD-001",
     title="fileUrl is reachable",
     clause="The answer's fileUrl serves the answer's audio (HTTP 200).",
     level=Level.MUST,
-    area=AREA,
-    source=CLIENT,
 )
 async def file_reachable(ctx: CaseContext) -> None:
     payload, file = await _file(ctx, fetch=True)
@@ -60,13 +58,11 @@ async def file_reachable(ctx: CaseContext) -> None:
         ctx.note(f"fileUrl {url!r} is relative; fetched from the server's URL")
 
 
-@CATALOGUE.case(
+@AREA.case(
     "CM-AUD-002",
     title="fileUrl is served as what it is",
     clause="The fileUrl's Content-Type is audio/* or video/*, and the bytes are that kind of file.",
     level=Level.MUST,
-    area=AREA,
-    source=CLIENT,
 )
 async def file_type(ctx: CaseContext) -> None:
     _, file = await _file(ctx)
@@ -84,13 +80,11 @@ async def file_type(ctx: CaseContext) -> None:
     )
 
 
-@CATALOGUE.case(
+@AREA.case(
     "CM-AUD-003",
     title="The answer's audio decodes",
     clause="The audio at fileUrl decodes.",
     level=Level.MUST,
-    area=AREA,
-    source=CLIENT,
 )
 async def file_decodes(ctx: CaseContext) -> None:
     _, file = await _file(ctx)
@@ -104,13 +98,11 @@ async def file_decodes(ctx: CaseContext) -> None:
         )
 
 
-@CATALOGUE.case(
+@AREA.case(
     "CM-AUD-004",
     title="The answer's audio is long enough",
     clause="The audio lasts at least a second per 40 characters of the answer's text.",
     level=Level.SHOULD,
-    area=AREA,
-    source=CLIENT,
 )
 async def file_length(ctx: CaseContext) -> None:
     payload, file = await _file(ctx)

@@ -9,7 +9,7 @@ from conformance.engine.model import Level
 from conformance.protocols.chatmode.cases.common import CATALOGUE, CLIENT, scenario, shown
 from conformance.protocols.chatmode.client import ChatClient, run_turn
 
-AREA = "isolation"
+AREA = CATALOGUE.area("isolation", source=CLIENT)
 
 
 async def _two_users(env: Env) -> list[str]:
@@ -23,13 +23,11 @@ async def _two_users(env: Env) -> list[str]:
         return [e.event for e in bystander.received[heard:]]
 
 
-@CATALOGUE.case(
+@AREA.case(
     "CM-ISO-001",
     title="Answers go to the user who asked",
     clause="A user's answer reaches that user's socket and no other user's.",
     level=Level.MUST,
-    area=AREA,
-    source=CLIENT,
 )
 async def isolated(ctx: CaseContext) -> None:
     heard = await scenario(ctx, "two-users", _two_users)

@@ -9,16 +9,14 @@ from conformance.engine.model import Level
 from conformance.protocols.chatmode.cases.common import CATALOGUE, GUIDE, expired_token, shown
 from conformance.protocols.chatmode.client import ChatClient
 
-AREA = "socket"
+AREA = CATALOGUE.area("socket", source=GUIDE)
 
 
-@CATALOGUE.case(
+@AREA.case(
     "CM-WS-001",
     title="The socket takes a fresh token",
     clause="/ws/chat?token=<jwt> accepts the upgrade with a fresh token.",
     level=Level.MUST,
-    area=AREA,
-    source=GUIDE,
 )
 async def socket_accepts(ctx: CaseContext) -> None:
     async with ChatClient(ctx) as client:
@@ -31,13 +29,11 @@ async def socket_accepts(ctx: CaseContext) -> None:
     )
 
 
-@CATALOGUE.case(
+@AREA.case(
     "CM-WS-002",
     title="The socket refuses a bad token",
     clause="/ws/chat refuses the upgrade without a token or with one that is not the server's.",
     level=Level.MUST,
-    area=AREA,
-    source=GUIDE,
 )
 async def socket_refuses(ctx: CaseContext) -> None:
     async with ChatClient(ctx) as client:
@@ -51,13 +47,11 @@ async def socket_refuses(ctx: CaseContext) -> None:
             )
 
 
-@CATALOGUE.case(
+@AREA.case(
     "CM-WS-003",
     title="The socket refuses an expired token with 403",
     clause="An expired token gives 403 on the upgrade.",
     level=Level.MUST,
-    area=AREA,
-    source=GUIDE,
 )
 async def socket_expired(ctx: CaseContext) -> None:
     token = expired_token(ctx)

@@ -15,27 +15,24 @@ from conformance.protocols.chatmode.cases.common import (
 )
 from conformance.protocols.chatmode.client import run_turn
 
-AREA = "text turn"
+AREA = CATALOGUE.area("text turn", source=SEED)
 
 
-@CATALOGUE.case(
+@AREA.case(
     "CM-TXT-001",
     title="A text message is answered",
     clause="A text message gets an incoming message with the answer.",
     level=Level.MUST,
-    area=AREA,
-    source=SEED,
 )
 async def text_answered(ctx: CaseContext) -> None:
     answered(ctx, await text_turn(ctx))
 
 
-@CATALOGUE.case(
+@AREA.case(
     "CM-TXT-002",
     title="Server messages are {type, content, fileUrl?, timestamp?}",
     clause="Every server message is {type: system|incoming|event, content, fileUrl?, timestamp?}.",
     level=Level.MUST,
-    area=AREA,
     source=CLIENT,
 )
 async def server_messages_valid(ctx: CaseContext) -> None:
@@ -47,13 +44,12 @@ async def server_messages_valid(ctx: CaseContext) -> None:
             valid(ctx, "server.message", event.payload)
 
 
-@CATALOGUE.case(
+@AREA.case(
     "CM-TXT-003",
     title="Nothing after the answer but events",
     clause="No event follows the incoming answer of the same turn (the order is not "
     "documented; informational).",
     level=Level.MAY,
-    area=AREA,
     source=CLIENT,
 )
 async def order(ctx: CaseContext) -> None:
@@ -67,13 +63,11 @@ async def order(ctx: CaseContext) -> None:
     )
 
 
-@CATALOGUE.case(
+@AREA.case(
     "CM-TXT-004",
     title="The optional session field is accepted",
     clause="A text message with the optional `session` field is answered.",
     level=Level.MUST,
-    area=AREA,
-    source=SEED,
 )
 async def with_session(ctx: CaseContext) -> None:
     t = await scenario(

@@ -18,7 +18,7 @@ from conformance.protocols.chatmode.cases.common import (
 )
 from conformance.protocols.chatmode.client import ChatClient
 
-AREA = "token"
+AREA = CATALOGUE.area("token", source=GUIDE)
 
 
 def _carries(value: Any, code: str) -> bool:
@@ -43,7 +43,12 @@ def _jwt_case(
     error: str | None,
     level: Level = Level.MUST,
 ) -> None:
-    @CATALOGUE.case(id, title=title, clause=clause, level=level, area=AREA, source=GUIDE)
+    @AREA.case(
+        id,
+        title=title,
+        clause=clause,
+        level=level,
+    )
     async def run(ctx: CaseContext) -> None:
         async with ChatClient(ctx) as client:
             if project == "unknown":

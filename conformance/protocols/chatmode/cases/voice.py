@@ -8,7 +8,7 @@ from conformance.engine.model import Level
 from conformance.protocols.chatmode.cases.common import CATALOGUE, SEED, answered, scenario
 from conformance.protocols.chatmode.client import run_turn
 
-AREA = "voice turn"
+AREA = CATALOGUE.area("voice turn", source=SEED)
 
 VOICE = [
     Variant(label=fmt, params={"format": fmt}, requires={"voice_formats": fmt})
@@ -16,13 +16,11 @@ VOICE = [
 ]
 
 
-@CATALOGUE.case(
+@AREA.case(
     "CM-VOI-001",
     title="A voice message is answered",
     clause="A voice message (16 kHz mono, base64) in an accepted format gets an incoming answer.",
     level=Level.MUST,
-    area=AREA,
-    source=SEED,
     variants=VOICE,
 )
 async def voice_answered(ctx: CaseContext) -> None:
@@ -30,13 +28,11 @@ async def voice_answered(ctx: CaseContext) -> None:
     answered(ctx, await scenario(ctx, f"voice-{fmt}", lambda env: run_turn(env, "voice", fmt)))
 
 
-@CATALOGUE.case(
+@AREA.case(
     "CM-VOI-002",
     title="Push-to-talk is accepted",
     clause="A voice message with isPushToTalk true is answered.",
     level=Level.MUST,
-    area=AREA,
-    source=SEED,
     requires={"push_to_talk": True},
 )
 async def push_to_talk(ctx: CaseContext) -> None:

@@ -32,7 +32,9 @@ from conformance.protocols.evi.cases.common import (
 from conformance.protocols.evi.client import Chat, EviClient, Turn
 from conformance.protocols.evi.events import Server
 
-AREA = "audio turn"
+AREA = CATALOGUE.area(
+    "audio turn", source=seed("audio_input", "session_settings.audio", "user_message")
+)
 # How close a transcript must be to the clip's text (word sequence similarity): a real
 # speech-to-text may differ in a word.
 SIMILAR = 0.8
@@ -159,15 +161,13 @@ def transcribed(ctx: CaseContext, h: Heard) -> Mapping[str, Any]:
     return message
 
 
-@CATALOGUE.case(
+@AREA.case(
     "EVI-AUD-001",
     title="Speech is transcribed",
     clause="Speech streamed as audio_input (linear16 at the declared rate in chunks of any "
     "size, or slices of a WAV or WebM file) gets a final user_message (interim false, "
     "from_text false) with what was said (its wording: SHOULD).",
     level=Level.MUST,
-    area=AREA,
-    source=seed("audio_input", "session_settings.audio", "user_message"),
     variants=[
         Variant(
             label=w.label,
@@ -181,13 +181,12 @@ async def speech_transcribed(ctx: CaseContext) -> None:
     transcribed(ctx, await heard(ctx, ctx.params["way"]))
 
 
-@CATALOGUE.case(
+@AREA.case(
     "EVI-AUD-002",
     title="Speech is answered",
     clause="A user's utterance (speech, then silence) is answered: assistant_message(s), "
     "audio_output, assistant_end.",
     level=Level.MUST,
-    area=AREA,
     source=seed("audio_input", "assistant_message", "assistant_end"),
 )
 async def speech_answered(ctx: CaseContext) -> None:
@@ -202,13 +201,12 @@ def _interim_flags(turn: Turn) -> list[Any]:
     return [m.get("interim") for m in turn.payloads(Server.USER_MESSAGE)]
 
 
-@CATALOGUE.case(
+@AREA.case(
     "EVI-AUD-003",
     title="Interim transcripts come before the final one",
     clause="With verbose_transcription=true, interim user_messages (interim true) precede the "
     "final one, and none follows it.",
     level=Level.MUST,
-    area=AREA,
     source=f"{SDK} connect(verbose_transcription); {seed('user_message')}",
     requires={"verbose_transcription": True},
 )
@@ -226,13 +224,12 @@ async def interim_first(ctx: CaseContext) -> None:
     )
 
 
-@CATALOGUE.case(
+@AREA.case(
     "EVI-AUD-004",
     title="verbose_transcription gives interim transcripts",
     clause="With verbose_transcription=true, unfinalized transcripts are sent as interim "
     "user_messages (open: a server may have none; informational).",
     level=Level.MAY,
-    area=AREA,
     source=f"{SDK} connect(verbose_transcription); {OPEN}",
     requires={"verbose_transcription": True},
 )
@@ -247,13 +244,12 @@ async def interim_sent(ctx: CaseContext) -> None:
     )
 
 
-@CATALOGUE.case(
+@AREA.case(
     "EVI-AUD-005",
     title="The transcript of speech carries prosody",
     clause="The final user_message of speech carries models.prosody.scores, 48 expressions "
     "(open: a server may measure none; informational).",
     level=Level.MAY,
-    area=AREA,
     source=f"{seed('user_message', 'Inference', 'ProsodyInference')}; {OPEN}",
 )
 async def prosody(ctx: CaseContext) -> None:

@@ -10,20 +10,20 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from conformance import schemas
+from conformance.engine.catalogue import Catalogue
 from conformance.engine.context import CaseContext, Env
-from conformance.engine.model import CaseFunction, Level
-from conformance.engine.transcript import WireEvent, summarize
+from conformance.engine.judging import Validator, shown
+from conformance.engine.model import Level
+from conformance.engine.transcript import WireEvent
 from conformance.protocols.evi.client import Chat, EviClient, Turn, fields
 from conformance.protocols.evi.events import Server
 
 __all__ = [
-    "AREAS",
     "CATALOGUE",
     "CUSTOM_SESSION_ID",
     "OPEN",
     "READING_DEFAULT",
     "SDK",
-    "Area",
     "AssistantExchange",
     "TextExchange",
     "answered",
@@ -43,28 +43,26 @@ __all__ = [
     "words",
 ]
 
-from conformance.engine.catalogue import Catalogue
-
-CATALOGUE = Catalogue()
-
 # The order of the areas in listings and reports: a chat's life, then errors and isolation.
-AREAS = (
-    "handshake",
-    "metadata",
-    "settings",
-    "text turn",
-    "audio turn",
-    "turn order",
-    "audio output",
-    "assistant input",
-    "pause",
-    "tools",
-    "interruption",
-    "timeouts",
-    "resumption",
-    "errors",
-    "isolation",
-    "messages",
+CATALOGUE = Catalogue(
+    areas=(
+        "handshake",
+        "metadata",
+        "settings",
+        "text turn",
+        "audio turn",
+        "turn order",
+        "audio output",
+        "assistant input",
+        "pause",
+        "tools",
+        "interruption",
+        "timeouts",
+        "resumption",
+        "errors",
+        "isolation",
+        "messages",
+    )
 )
 
 READING_DEFAULT = "the suite's [default] reading (schemas/evi/asyncapi.yaml)"
@@ -74,36 +72,9 @@ SDK = "hume SDK 0.14.1 (newest; the seed's successor)"
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class Area:
-    """The cases of one area: their area, usual source, and the capability they need."""
-
-    name: str
-    source: str
-    requires: Mapping[str, Any] = field(default_factory=dict)
-
-    def case(
-        self, id: str, title: str, clause: str, level: Level = Level.MUST, *, source: str = ""
-    ) -> Callable[[CaseFunction], CaseFunction]:
-        return CATALOGUE.case(
-            id,
-            title=title,
-            clause=clause,
-            level=level,
-            area=self.name,
-            source=source or self.source,
-            requires=self.requires,
-        )
-
-
 def seed(*types: str) -> str:
     """A clause source: seed 003's definition of these message types."""
     return f"seed 003 (EVI SDK definitions): {', '.join(types)}"
-
-
-def shown(value: Any) -> str:
-    """A payload as it appears in a verdict: long strings by length and hash."""
-    return repr(summarize(value))
 
 
 def normalised(text: Any) -> str:
@@ -164,20 +135,14 @@ async def played(ctx: CaseContext, key: str) -> Any:
     return values[key]
 
 
+_valid = Validator("evi")
+
+
 def valid(ctx: CaseContext, event: WireEvent, level: Level | None = None) -> None:
     """FAILED with the schema path when a message violates its type's schema (a type without
     a schema is judged by EVI-MSG-002)."""
-    if event.event not in schemas.messages("evi"):
-        return
-    violations = schemas.errors("evi", event.event, event.payload)
-    if violations:
-        first = violations[0]
-        ctx.fail(
-            f"{event.event} violates its schema at {first.path or '/'}: {first.message}",
-            expected=f"a message valid against schemas/evi/messages/{event.event}.schema.json",
-            observed=shown(event.payload),
-            level=level,
-        )
+    if event.event in schemas.messages("evi"):
+        _valid(ctx, event.event, event.payload, level)
 
 
 def code_pinned(ctx: CaseContext, error: WireEvent, key: str) -> None:

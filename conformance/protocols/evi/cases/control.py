@@ -5,9 +5,9 @@ from __future__ import annotations
 from conformance.engine.context import CaseContext, Env
 from conformance.engine.model import Level
 from conformance.protocols.evi.cases.common import (
+    CATALOGUE,
     OPEN,
     READING_DEFAULT,
-    Area,
     answered,
     exchange,
     heads,
@@ -21,7 +21,11 @@ from conformance.protocols.evi.events import ANSWER, Server
 
 # --- pause and resume ---------------------------------------------------------------------------
 
-PAUSE = Area("pause", seed("pause_assistant_message", "resume_assistant_message"), {"pause": True})
+PAUSE = CATALOGUE.area(
+    "pause",
+    source=seed("pause_assistant_message", "resume_assistant_message"),
+    requires={"pause": True},
+)
 
 
 @exchange("pause")
@@ -38,9 +42,10 @@ async def _paused(ctx: CaseContext) -> Paused:
 
 @PAUSE.case(
     "EVI-PAUSE-001",
-    "Nothing from the assistant while paused",
-    "After pause_assistant_message the assistant does not respond (no assistant_message, "
+    title="Nothing from the assistant while paused",
+    clause="After pause_assistant_message the assistant does not respond (no assistant_message, "
     "audio_output or assistant_end) until resume_assistant_message.",
+    level=Level.MUST,
 )
 async def silent_while_paused(ctx: CaseContext) -> None:
     seen = await _paused(ctx)
@@ -55,9 +60,9 @@ async def silent_while_paused(ctx: CaseContext) -> None:
 
 @PAUSE.case(
     "EVI-PAUSE-002",
-    "Transcripts go on while paused",
-    "While paused, each user input is still transcribed (a user_message each).",
-    Level.SHOULD,
+    title="Transcripts go on while paused",
+    clause="While paused, each user input is still transcribed (a user_message each).",
+    level=Level.SHOULD,
 )
 async def transcripts_while_paused(ctx: CaseContext) -> None:
     seen = await _paused(ctx)
@@ -73,9 +78,10 @@ async def transcripts_while_paused(ctx: CaseContext) -> None:
 
 @PAUSE.case(
     "EVI-PAUSE-003",
-    "The assistant answers on resume",
-    "After resume_assistant_message the assistant answers what was said during the pause "
+    title="The assistant answers on resume",
+    clause="After resume_assistant_message the assistant answers what was said during the pause "
     "(assistant_message(s), then assistant_end).",
+    level=Level.MUST,
 )
 async def answers_on_resume(ctx: CaseContext) -> None:
     seen = await _paused(ctx)
@@ -84,9 +90,10 @@ async def answers_on_resume(ctx: CaseContext) -> None:
 
 @PAUSE.case(
     "EVI-PAUSE-004",
-    "One answer after a pause",
-    "On resume the assistant answers only the last user message of the pause: one turn, not "
+    title="One answer after a pause",
+    clause="On resume the assistant answers only the last user message of the pause: one turn, not "
     "one per message.",
+    level=Level.MUST,
 )
 async def one_answer(ctx: CaseContext) -> None:
     seen = await _paused(ctx)
@@ -104,7 +111,9 @@ async def one_answer(ctx: CaseContext) -> None:
 
 # --- interruption -------------------------------------------------------------------------------
 
-INTERRUPTION = Area("interruption", seed("user_interruption"), {"interruption": True})
+INTERRUPTION = CATALOGUE.area(
+    "interruption", source=seed("user_interruption"), requires={"interruption": True}
+)
 
 
 @exchange("interrupt")
@@ -146,9 +155,10 @@ async def _interrupted(ctx: CaseContext) -> tuple[Interruption, int, float]:
 
 @INTERRUPTION.case(
     "EVI-INT-001",
-    "Speech interrupts the assistant",
-    "Speech (audio_input) while the assistant's audio is being sent gets a user_interruption "
-    "{time} at once (within timeouts.event).",
+    title="Speech interrupts the assistant",
+    clause="Speech (audio_input) while the assistant's audio is being sent gets a "
+    "user_interruption {time} at once (within timeouts.event).",
+    level=Level.MUST,
 )
 async def interruption_sent(ctx: CaseContext) -> None:
     seen, index, speech_at = await _interrupted(ctx)
@@ -163,8 +173,10 @@ async def interruption_sent(ctx: CaseContext) -> None:
 
 @INTERRUPTION.case(
     "EVI-INT-002",
-    "An interrupted answer stops",
-    "After user_interruption no further audio_output of the interrupted answer's ids is sent.",
+    title="An interrupted answer stops",
+    clause="After user_interruption no further audio_output of the interrupted answer's ids is "
+    "sent.",
+    level=Level.MUST,
 )
 async def audio_stops(ctx: CaseContext) -> None:
     seen, index, _ = await _interrupted(ctx)
@@ -184,10 +196,10 @@ async def audio_stops(ctx: CaseContext) -> None:
 
 @INTERRUPTION.case(
     "EVI-INT-003",
-    "The interrupting speech is a turn",
-    "After the interruption the speech is handled as a turn: its final user_message, then an "
-    "answer ending with assistant_end.",
-    Level.MUST,
+    title="The interrupting speech is a turn",
+    clause="After the interruption the speech is handled as a turn: its final user_message, then "
+    "an answer ending with assistant_end.",
+    level=Level.MUST,
     source=seed("user_interruption", "user_message", "assistant_end"),
 )
 async def speech_is_a_turn(ctx: CaseContext) -> None:
@@ -203,10 +215,10 @@ async def speech_is_a_turn(ctx: CaseContext) -> None:
 
 @INTERRUPTION.case(
     "EVI-INT-004",
-    "An interrupted answer gets no assistant_end",
-    "The interrupted answer is not ended with assistant_end ([default]; open: a server may end "
-    "it; informational).",
-    Level.MAY,
+    title="An interrupted answer gets no assistant_end",
+    clause="The interrupted answer is not ended with assistant_end ([default]; open: a server may "
+    "end it; informational).",
+    level=Level.MAY,
     source=f"{READING_DEFAULT} interruption; {OPEN}",
 )
 async def interrupted_not_ended(ctx: CaseContext) -> None:

@@ -33,8 +33,8 @@ from conformance.protocols.evi.client import Chat, EviClient
 from conformance.protocols.evi.events import Client, Server
 from conformance.transports.base import TransportError
 
-AREA = "errors"
 READING = "PROTOCOLS.md general readings (after bad input)"
+AREA = CATALOGUE.area("errors", source=f"{READING}; {READING_DEFAULT} errors; {seed('error')}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -206,14 +206,12 @@ def _judge(ctx: CaseContext, bad: Bad, answer: Answer) -> None:
 
 
 def _error_case(bad: Bad) -> Callable[[CaseContext], Any]:
-    @CATALOGUE.case(
+    @AREA.case(
         f"EVI-ERR-{bad.number:03d}",
         title=bad.title,
         clause=f"{bad.what} is answered with error {{code, slug, message}} and the chat goes on "
         "(taking it as the server can still serve it is lenient: NON-STRICT).",
         level=Level.MUST,
-        area=AREA,
-        source=f"{READING}; {READING_DEFAULT} errors; {seed('error')}",
         requires=bad.requires,
     )
     async def run(ctx: CaseContext) -> None:

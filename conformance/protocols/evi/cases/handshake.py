@@ -108,14 +108,15 @@ def _needs_credentials(ctx: CaseContext) -> None:
         ctx.unsupported("the profile gives no credentials (auth.api_key, auth.access_token)")
 
 
-@CATALOGUE.case(
+HANDSHAKE = CATALOGUE.area("handshake", source=WIRE)
+
+
+@HANDSHAKE.case(
     "EVI-HS-001",
     title="The chat socket takes each credential form",
     clause="A socket presenting valid credentials (the api_key or access_token query "
     "parameter, or the X-Hume-Api-Key header) is upgraded and served a chat.",
     level=Level.MUST,
-    area="handshake",
-    source=WIRE,
     variants=[Variant(label=form, params={"form": form}) for form in FORMS],
 )
 async def credentials_accepted(ctx: CaseContext) -> None:
@@ -135,14 +136,12 @@ async def credentials_accepted(ctx: CaseContext) -> None:
     )
 
 
-@CATALOGUE.case(
+@HANDSHAKE.case(
     "EVI-HS-002",
     title="No chat without credentials",
     clause="A socket presenting no credentials is refused, and never served a chat "
     "(chat_metadata).",
     level=Level.MUST,
-    area="handshake",
-    source=WIRE,
 )
 async def refused_without_credentials(ctx: CaseContext) -> None:
     _needs_credentials(ctx)
@@ -155,13 +154,11 @@ async def refused_without_credentials(ctx: CaseContext) -> None:
     )
 
 
-@CATALOGUE.case(
+@HANDSHAKE.case(
     "EVI-HS-003",
     title="No chat with credentials the server never issued",
     clause="A socket presenting an api_key or access_token the server does not know is refused.",
     level=Level.MUST,
-    area="handshake",
-    source=WIRE,
 )
 async def refused_wrong_credentials(ctx: CaseContext) -> None:
     _needs_credentials(ctx)
@@ -175,13 +172,12 @@ async def refused_wrong_credentials(ctx: CaseContext) -> None:
         )
 
 
-@CATALOGUE.case(
+@HANDSHAKE.case(
     "EVI-HS-004",
     title="A refusal is well-formed",
     clause="A refused socket is answered on the upgrade with an HTTP 4xx ([default] 401), or "
     "upgraded, sent a well-formed error and closed (open: either reading).",
     level=Level.MUST,
-    area="handshake",
     source=f"{READING_DEFAULT} refusal; {OPEN} refusal after the upgrade; {seed('error')}",
 )
 async def refusal_form(ctx: CaseContext) -> None:
@@ -220,13 +216,12 @@ async def refusal_form(ctx: CaseContext) -> None:
             code_pinned(ctx, error, "unauthorized")
 
 
-@CATALOGUE.case(
+@HANDSHAKE.case(
     "EVI-HS-005",
     title="An unknown config_id is refused",
     clause="A socket naming a config_id the server does not know is refused ([default] HTTP "
     "404), not served a chat with some other configuration.",
     level=Level.SHOULD,
-    area="handshake",
     source=f"{READING_DEFAULT} (config_id, the SDK's connect())",
 )
 async def unknown_config_refused(ctx: CaseContext) -> None:
@@ -260,14 +255,15 @@ async def _opened(ctx: CaseContext) -> list[Chat]:
     return [text.chat, text.bystander, said.chat]
 
 
-@CATALOGUE.case(
+METADATA = CATALOGUE.area("metadata", source=seed("chat_metadata"))
+
+
+@METADATA.case(
     "EVI-META-001",
     title="chat_metadata comes first",
     clause="chat_metadata is the first message a client receives after the connection is "
     "established.",
     level=Level.MUST,
-    area="metadata",
-    source=seed("chat_metadata"),
 )
 async def metadata_first(ctx: CaseContext) -> None:
     for chat in await _opened(ctx):
@@ -281,13 +277,11 @@ async def metadata_first(ctx: CaseContext) -> None:
         )
 
 
-@CATALOGUE.case(
+@METADATA.case(
     "EVI-META-002",
     title="chat_metadata names the chat and its group",
     clause="chat_metadata is {chat_group_id, chat_id, request_id?}, ids as non-empty strings.",
     level=Level.MUST,
-    area="metadata",
-    source=seed("chat_metadata"),
 )
 async def metadata_valid(ctx: CaseContext) -> None:
     for chat in await _opened(ctx):

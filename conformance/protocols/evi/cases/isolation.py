@@ -20,13 +20,16 @@ from conformance.protocols.evi.events import SDK_REQUIRED, SDK_SERVER
 CHAT = seed("chat_metadata.chat_id")
 
 
-@CATALOGUE.case(
+ISOLATION = CATALOGUE.area(
+    "isolation", source=f"{CHAT}; PROTOCOLS.md general readings (no effect on another session)"
+)
+
+
+@ISOLATION.case(
     "EVI-ISO-001",
     title="A chat's messages stay on its socket",
     clause="A chat's messages go to its own socket, never to another chat's.",
     level=Level.MUST,
-    area="isolation",
-    source=f"{CHAT}; PROTOCOLS.md general readings (no effect on another session)",
 )
 async def no_leak(ctx: CaseContext) -> None:
     text = await played(ctx, "text")
@@ -39,13 +42,12 @@ async def no_leak(ctx: CaseContext) -> None:
     )
 
 
-@CATALOGUE.case(
+@ISOLATION.case(
     "EVI-ISO-002",
     title="Each chat has its own ids",
     clause="Two chats opened without resumption have different chat_ids (and chat_group_ids: "
     "SHOULD).",
     level=Level.MUST,
-    area="isolation",
     source=CHAT,
 )
 async def own_ids(ctx: CaseContext) -> None:
@@ -78,27 +80,27 @@ async def _messages(ctx: CaseContext) -> list[WireEvent]:
     return [e for e in events if e.event != "close"]
 
 
-@CATALOGUE.case(
+MESSAGES = CATALOGUE.area("messages", source=seed("JsonMessage", "audio_output", "assistant_end"))
+
+
+@MESSAGES.case(
     "EVI-MSG-001",
     title="Every server message is well-formed",
     clause="Every server message is valid against its type's schema (the seed's definitions).",
     level=Level.MUST,
-    area="messages",
-    source=seed("JsonMessage", "audio_output", "assistant_end"),
 )
 async def schema_valid(ctx: CaseContext) -> None:
     for event in await _messages(ctx):
         valid(ctx, event)
 
 
-@CATALOGUE.case(
+@MESSAGES.case(
     "EVI-MSG-002",
     title="The newest SDK parses every message",
     clause="Every server message has a type the newest SDK parses and the fields it requires "
     "beyond the seed (assistant_message.is_quick_response, tool_call.tool_type): clients "
     "built on it reject the message otherwise.",
     level=Level.SHOULD,
-    area="messages",
     source=f"{SDK} SubscribeEvent",
 )
 async def sdk_parses(ctx: CaseContext) -> None:

@@ -28,7 +28,10 @@ from conformance.protocols.evi.cases.turns import answered_turns
 from conformance.protocols.evi.client import Turn, chunk_data, utterance_audio, utterances
 from conformance.protocols.evi.events import Server
 
-AREA = "audio output"
+AREA = CATALOGUE.area(
+    "audio output",
+    source=f"{seed('audio_output')}; PROTOCOLS.md §3 audio_output{{id, index, data}}",
+)
 PER_UTTERANCE = f"{READING_DEFAULT} audio_output judged per utterance (id); {OPEN} chunks"
 
 
@@ -96,13 +99,11 @@ def _decoded(ctx: CaseContext, key: str, pieces: Sequence[bytes]) -> list[audio.
     return decoded
 
 
-@CATALOGUE.case(
+@AREA.case(
     "EVI-OUT-001",
     title="audio_output is {id, index, data}",
     clause="Each audio_output carries its utterance's id, the chunk's index and base64 data.",
     level=Level.MUST,
-    area=AREA,
-    source=f"{seed('audio_output')}; PROTOCOLS.md §3 audio_output{{id, index, data}}",
 )
 async def chunk_fields(ctx: CaseContext) -> None:
     for label, turn in await answered_turns(ctx):
@@ -112,13 +113,12 @@ async def chunk_fields(ctx: CaseContext) -> None:
             _pieces(ctx, [event.payload])
 
 
-@CATALOGUE.case(
+@AREA.case(
     "EVI-OUT-002",
     title="Indexes run 0..n-1, each once",
     clause="audio_output indexes run 0..n-1 without gap or repeat: within each id ([default]) "
     "or across the turn (open), as the profile's audio_output.index says (null: either).",
     level=Level.MUST,
-    area=AREA,
     source=f"{READING_DEFAULT} audio_output.index; {OPEN} index scope",
 )
 async def indexes(ctx: CaseContext) -> None:
@@ -144,13 +144,12 @@ async def indexes(ctx: CaseContext) -> None:
         )
 
 
-@CATALOGUE.case(
+@AREA.case(
     "EVI-OUT-003",
     title="Each utterance's audio decodes",
     clause="The audio of each audio_output id decodes: its chunks joined in index order, or "
     "each chunk alone (open: a server may send each chunk as a whole file).",
     level=Level.MUST,
-    area=AREA,
     source=PER_UTTERANCE,
 )
 async def decodes(ctx: CaseContext) -> None:
@@ -160,12 +159,11 @@ async def decodes(ctx: CaseContext) -> None:
             _decoded(ctx, key, _pieces(ctx, chunks))
 
 
-@CATALOGUE.case(
+@AREA.case(
     "EVI-OUT-004",
     title="The audio is WAV",
     clause="audio_output carries WAV: each utterance's first chunk is a RIFF/WAVE file.",
     level=Level.MUST,
-    area=AREA,
     source="PROTOCOLS.md §3 [doc] audio_output{id, index, data} (WAV chunks)",
 )
 async def is_wav(ctx: CaseContext) -> None:
@@ -181,13 +179,12 @@ async def is_wav(ctx: CaseContext) -> None:
             )
 
 
-@CATALOGUE.case(
+@AREA.case(
     "EVI-OUT-005",
     title="The audio is long enough for its words",
     clause="A turn's audio lasts at least a second per 40 characters of its assistant_messages "
     "(no speech is faster).",
     level=Level.SHOULD,
-    area=AREA,
     source=seed("assistant_message", "audio_output"),
 )
 async def long_enough(ctx: CaseContext) -> None:

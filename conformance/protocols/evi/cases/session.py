@@ -13,7 +13,6 @@ from conformance.engine.model import Level
 from conformance.engine.transcript import WireEvent
 from conformance.protocols.evi.cases.common import (
     CATALOGUE,
-    Area,
     code_pinned,
     exchange,
     heads,
@@ -28,7 +27,10 @@ from conformance.protocols.evi.events import Server
 
 # --- timeouts -----------------------------------------------------------------------------------
 
-TIMEOUTS = "seed 003 configs: PostedTimeoutSpecsInactivity, PostedTimeoutSpecsMaxDuration"
+TIMEOUTS = CATALOGUE.area(
+    "timeouts",
+    source="seed 003 configs: PostedTimeoutSpecsInactivity, PostedTimeoutSpecsMaxDuration",
+)
 # A server starts its clock as it accepts the socket, a little before the harness sees the
 # upgrade complete: a close this much before the duration is still on time.
 EARLY = 0.3
@@ -114,14 +116,12 @@ def _time_cases(number: int, kind: str, what: str) -> None:
     """The close, and the error before it, of one timeout."""
     name = kind.replace("_", " ")
 
-    @CATALOGUE.case(
+    @TIMEOUTS.case(
         f"EVI-TIME-{number:03d}",
         title=f"The {name} timeout closes the chat",
         clause=f"A chat whose config enables a short {name} timeout is closed once {what} "
         "reaches its duration_secs (within timeouts.event more), not before.",
         level=Level.MUST,
-        area="timeouts",
-        source=TIMEOUTS,
     )
     async def closes(ctx: CaseContext) -> None:
         t = await _timed(ctx, kind)
@@ -140,15 +140,14 @@ def _time_cases(number: int, kind: str, what: str) -> None:
             observed=f"closed after {after:.2f} s",
         )
 
-    @CATALOGUE.case(
+    @TIMEOUTS.case(
         f"EVI-TIME-{number + 1:03d}",
         title=f"The {name} timeout is announced",
         clause=f"Before closing a chat for its {name} timeout the server sends an error saying "
         f"so (the publisher's example: {'E0714' if kind == 'inactivity' else 'E0715'} "
         f"{SLUGS[kind]}; the code is checked only where the profile pins it).",
         level=Level.SHOULD,
-        area="timeouts",
-        source=f"{TIMEOUTS}; PROTOCOLS.md §3 error codes seen in the publisher's examples",
+        source=f"{TIMEOUTS.source}; PROTOCOLS.md §3 error codes seen in the publisher's examples",
     )
     async def announced(ctx: CaseContext) -> None:
         t = await _timed(ctx, kind)
@@ -171,10 +170,10 @@ _time_cases(3, "max_duration", "the chat's duration")
 
 # --- resumption ---------------------------------------------------------------------------------
 
-RESUMPTION = Area(
+RESUMPTION = CATALOGUE.area(
     "resumption",
-    seed("chat_metadata.chat_group_id") + " (resumed_chat_group_id)",
-    {"resumption": True},
+    source=seed("chat_metadata.chat_group_id") + " (resumed_chat_group_id)",
+    requires={"resumption": True},
 )
 
 
@@ -230,9 +229,10 @@ async def _resumed(ctx: CaseContext) -> tuple[Mapping[str, Any], Mapping[str, An
 
 @RESUMPTION.case(
     "EVI-RES-001",
-    "A resumed chat keeps its group",
-    "A socket opened with resumed_chat_group_id=<a chat_group_id the server gave> is served a "
-    "chat whose chat_metadata carries that chat_group_id.",
+    title="A resumed chat keeps its group",
+    clause="A socket opened with resumed_chat_group_id=<a chat_group_id the server gave> is served "
+    "a chat whose chat_metadata carries that chat_group_id.",
+    level=Level.MUST,
 )
 async def keeps_group(ctx: CaseContext) -> None:
     first, resumed = await _resumed(ctx)
@@ -246,8 +246,9 @@ async def keeps_group(ctx: CaseContext) -> None:
 
 @RESUMPTION.case(
     "EVI-RES-002",
-    "A resumed chat is a new chat",
-    "The resumed chat's chat_metadata carries a new chat_id.",
+    title="A resumed chat is a new chat",
+    clause="The resumed chat's chat_metadata carries a new chat_id.",
+    level=Level.MUST,
 )
 async def new_chat(ctx: CaseContext) -> None:
     first, resumed = await _resumed(ctx)
@@ -261,10 +262,10 @@ async def new_chat(ctx: CaseContext) -> None:
 
 @RESUMPTION.case(
     "EVI-RES-003",
-    "An unknown chat group is refused",
-    "A socket naming a resumed_chat_group_id the server never gave is refused (HTTP 4xx, or "
+    title="An unknown chat group is refused",
+    clause="A socket naming a resumed_chat_group_id the server never gave is refused (HTTP 4xx, or "
     "[default] error chat_group_not_found and the close), not served a chat.",
-    Level.SHOULD,
+    level=Level.SHOULD,
 )
 async def unknown_group(ctx: CaseContext) -> None:
     seen = await _resumption(ctx)

@@ -21,18 +21,19 @@ from conformance.protocols.evi.cases.common import (
 from conformance.protocols.evi.client import fields
 from conformance.protocols.evi.events import Client, Server
 
-AREA = "settings"
+AREA = CATALOGUE.area(
+    "settings",
+    source=f"{seed('session_settings', 'Context')}; PROTOCOLS.md general readings (refusal)",
+)
 
 
-@CATALOGUE.case(
+@AREA.case(
     "EVI-SET-001",
     title="Session settings are taken",
     clause="A session_settings with system_prompt, context, variables, metadata and "
     "custom_session_id is taken without a malformed answer (a well-formed error refusing what "
     "the server lacks is no violation), and the chat goes on.",
     level=Level.MUST,
-    area=AREA,
-    source=f"{seed('session_settings', 'Context')}; PROTOCOLS.md general readings (refusal)",
 )
 async def settings_taken(ctx: CaseContext) -> None:
     said = await played(ctx, "assistant-input")
@@ -49,25 +50,23 @@ async def settings_taken(ctx: CaseContext) -> None:
     answered(ctx, said.turn, "the assistant_input after session_settings")
 
 
-@CATALOGUE.case(
+@AREA.case(
     "EVI-SET-002",
     title="Settings as query parameters",
     clause="session_settings[...] query parameters in bracket notation mean what a "
     "session_settings message sent first means: linear16 declared there is understood.",
     level=Level.SHOULD,
-    area=AREA,
     source=f"{SDK} connect(session_settings=...): session_settings[audio][encoding]=linear16",
 )
 async def query_settings(ctx: CaseContext) -> None:
     transcribed(ctx, await heard(ctx, "query"))
 
 
-@CATALOGUE.case(
+@AREA.case(
     "EVI-SET-003",
     title="custom_session_id comes back",
     clause="Once session_settings sets custom_session_id, the server's messages carry it.",
     level=Level.SHOULD,
-    area=AREA,
     source=f"{seed('session_settings.custom_session_id')} (responses will include this ID)",
 )
 async def custom_session_id(ctx: CaseContext) -> None:
@@ -83,13 +82,12 @@ async def custom_session_id(ctx: CaseContext) -> None:
         )
 
 
-@CATALOGUE.case(
+@AREA.case(
     "EVI-SET-004",
     title="session_settings is not answered",
     clause="A session_settings the server takes is not acknowledged ([default]; open: a server "
     "may echo it back, as the newest SDK's union allows; informational).",
     level=Level.MAY,
-    area=AREA,
     source=f"{READING_DEFAULT} session_settings; {OPEN} echo",
 )
 async def not_echoed(ctx: CaseContext) -> None:

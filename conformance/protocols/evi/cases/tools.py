@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance.engine.context import CaseContext, Env
+from conformance.engine.model import Level
 from conformance.protocols.evi.cases.common import (
-    Area,
+    CATALOGUE,
     answered,
     exchange,
     heads,
@@ -21,7 +22,9 @@ from conformance.protocols.evi.cases.common import (
 from conformance.protocols.evi.client import EviClient, Turn, fields
 from conformance.protocols.evi.events import Client, Server
 
-TOOLS = Area("tools", seed("session_settings.tools", "tool_call"), {"tools": True})
+TOOLS = CATALOGUE.area(
+    "tools", source=seed("session_settings.tools", "tool_call"), requires={"tools": True}
+)
 # The tool's input schema, stringified as session_settings.tools[].parameters wants it.
 PARAMETERS = json.dumps(
     {
@@ -110,9 +113,10 @@ def _is_json(text: str) -> bool:
 
 @TOOLS.case(
     "EVI-TOOL-001",
-    "A declared tool is called",
-    "A user_input asking for a tool declared in session_settings.tools gets a tool_call "
+    title="A declared tool is called",
+    clause="A user_input asking for a tool declared in session_settings.tools gets a tool_call "
     "{name, parameters, tool_call_id, response_required} naming it.",
+    level=Level.MUST,
 )
 async def tool_called(ctx: CaseContext) -> None:
     for kind in (Client.TOOL_RESPONSE, Client.TOOL_ERROR):
@@ -131,8 +135,9 @@ async def tool_called(ctx: CaseContext) -> None:
 
 @TOOLS.case(
     "EVI-TOOL-002",
-    "tool_call.parameters is stringified JSON",
-    "tool_call.parameters is a string holding JSON (the call's arguments).",
+    title="tool_call.parameters is stringified JSON",
+    clause="tool_call.parameters is a string holding JSON (the call's arguments).",
+    level=Level.MUST,
 )
 async def parameters_json(ctx: CaseContext) -> None:
     _, call = await _called(ctx)
@@ -148,9 +153,10 @@ async def parameters_json(ctx: CaseContext) -> None:
 
 @TOOLS.case(
     "EVI-TOOL-003",
-    "tool_response is answered",
-    "After a tool_response for the pending tool_call the assistant answers "
+    title="tool_response is answered",
+    clause="After a tool_response for the pending tool_call the assistant answers "
     "(assistant_message(s), then assistant_end).",
+    level=Level.MUST,
     source=seed("session_settings.tools", "tool_response"),
 )
 async def response_answered(ctx: CaseContext) -> None:
@@ -160,9 +166,10 @@ async def response_answered(ctx: CaseContext) -> None:
 
 @TOOLS.case(
     "EVI-TOOL-004",
-    "tool_error is answered",
-    "After a tool_error for the pending tool_call the assistant still answers, with the error's "
-    "content or the tool's fallback_content (assistant_message(s), then assistant_end).",
+    title="tool_error is answered",
+    clause="After a tool_error for the pending tool_call the assistant still answers, with the "
+    "error's content or the tool's fallback_content (assistant_message(s), then assistant_end).",
+    level=Level.MUST,
     source=seed("session_settings.tools", "tool_error"),
 )
 async def error_answered(ctx: CaseContext) -> None:

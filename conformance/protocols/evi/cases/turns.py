@@ -38,14 +38,15 @@ async def answered_turns(ctx: CaseContext) -> list[tuple[str, Turn]]:
 # --- the text turn -------------------------------------------------------------------------------
 
 
-@CATALOGUE.case(
+TEXT_TURN = CATALOGUE.area("text turn", source=seed("user_input", "user_message"))
+
+
+@TEXT_TURN.case(
     "EVI-TXT-001",
     title="user_input is transcribed as text",
     clause="A user_input gets a user_message {message: {role: user, content: the text}, "
     "from_text: true, interim: false}.",
     level=Level.MUST,
-    area="text turn",
-    source=seed("user_input", "user_message"),
 )
 async def user_message_of_text(ctx: CaseContext) -> None:
     turn = await _text(ctx)
@@ -79,25 +80,23 @@ async def user_message_of_text(ctx: CaseContext) -> None:
     )
 
 
-@CATALOGUE.case(
+@TEXT_TURN.case(
     "EVI-TXT-002",
     title="user_input is answered",
     clause="A user_input is answered by the assistant: assistant_message(s), their audio, then "
     "assistant_end.",
     level=Level.MUST,
-    area="text turn",
     source=seed("user_input", "assistant_message", "assistant_end"),
 )
 async def text_answered(ctx: CaseContext) -> None:
     answered(ctx, await _text(ctx), "the user_input")
 
 
-@CATALOGUE.case(
+@TEXT_TURN.case(
     "EVI-TXT-003",
     title="The answer is the assistant's, not inserted text",
     clause="The assistant_messages answering a user_input have role assistant and from_text false.",
     level=Level.MUST,
-    area="text turn",
     source=seed("assistant_message"),
 )
 async def assistant_message_of_answer(ctx: CaseContext) -> None:
@@ -112,12 +111,11 @@ async def assistant_message_of_answer(ctx: CaseContext) -> None:
         )
 
 
-@CATALOGUE.case(
+@TEXT_TURN.case(
     "EVI-TXT-004",
     title="user_message.time is an interval",
     clause="user_message.time is {begin, end} in milliseconds with begin <= end.",
     level=Level.MUST,
-    area="text turn",
     source=seed("user_message", "MillisecondInterval"),
 )
 async def user_message_time(ctx: CaseContext) -> None:
@@ -139,14 +137,15 @@ async def user_message_time(ctx: CaseContext) -> None:
 # --- the order of a turn --------------------------------------------------------------------
 
 
-@CATALOGUE.case(
+TURN_ORDER = CATALOGUE.area("turn order", source=ORDER)
+
+
+@TURN_ORDER.case(
     "EVI-ORD-001",
     title="The user's message comes before the answer",
     clause="A user_input's user_message precedes every assistant_message and audio_output "
     "that answers it.",
     level=Level.MUST,
-    area="turn order",
-    source=ORDER,
 )
 async def user_first(ctx: CaseContext) -> None:
     turn = await _text(ctx)
@@ -162,12 +161,11 @@ async def user_first(ctx: CaseContext) -> None:
     )
 
 
-@CATALOGUE.case(
+@TURN_ORDER.case(
     "EVI-ORD-002",
     title="assistant_end is the last of a turn",
     clause="Nothing of a turn (assistant_message, audio_output) follows its assistant_end.",
     level=Level.MUST,
-    area="turn order",
     source=f"{seed('assistant_end')}; {ORDER}",
 )
 async def end_is_last(ctx: CaseContext) -> None:
@@ -188,12 +186,11 @@ async def end_is_last(ctx: CaseContext) -> None:
         )
 
 
-@CATALOGUE.case(
+@TURN_ORDER.case(
     "EVI-ORD-003",
     title="One assistant_end per turn",
     clause="An answered turn ends with exactly one assistant_end.",
     level=Level.MUST,
-    area="turn order",
     source=seed("assistant_end"),
 )
 async def one_end(ctx: CaseContext) -> None:
@@ -209,13 +206,12 @@ async def one_end(ctx: CaseContext) -> None:
         )
 
 
-@CATALOGUE.case(
+@TURN_ORDER.case(
     "EVI-ORD-004",
     title="Audio follows the message it speaks",
     clause="Each audio_output follows the assistant_message whose id it carries ([default]: "
     "audio ids are the assistant_message ids; open, so informational).",
     level=Level.MAY,
-    area="turn order",
     source=f"{READING_DEFAULT} audio_output.id; {OPEN}",
 )
 async def audio_after_message(ctx: CaseContext) -> None:
@@ -246,13 +242,16 @@ async def _said(ctx: CaseContext) -> Turn:
     return said.turn
 
 
-@CATALOGUE.case(
+ASSISTANT_INPUT = CATALOGUE.area(
+    "assistant input", source=seed("assistant_input", "assistant_message")
+)
+
+
+@ASSISTANT_INPUT.case(
     "EVI-AIN-001",
     title="assistant_input is spoken as inserted text",
     clause="An assistant_input gets assistant_message(s) with from_text true.",
     level=Level.MUST,
-    area="assistant input",
-    source=seed("assistant_input", "assistant_message"),
 )
 async def inserted(ctx: CaseContext) -> None:
     turn = await _said(ctx)
@@ -269,12 +268,11 @@ async def inserted(ctx: CaseContext) -> None:
         )
 
 
-@CATALOGUE.case(
+@ASSISTANT_INPUT.case(
     "EVI-AIN-002",
     title="assistant_input is spoken verbatim",
     clause="The assistant_messages of an assistant_input, joined, are its text.",
     level=Level.SHOULD,
-    area="assistant input",
     source=seed("assistant_input"),
 )
 async def verbatim(ctx: CaseContext) -> None:
@@ -292,13 +290,12 @@ async def verbatim(ctx: CaseContext) -> None:
     )
 
 
-@CATALOGUE.case(
+@ASSISTANT_INPUT.case(
     "EVI-AIN-003",
     title="assistant_input is voiced and ends its turn",
     clause="An assistant_input's text is synthesized into audio_output and its turn ends with "
     "assistant_end.",
     level=Level.MUST,
-    area="assistant input",
     source=seed("assistant_input", "audio_output", "assistant_end"),
 )
 async def voiced(ctx: CaseContext) -> None:

@@ -1,6 +1,5 @@
 """The MetaHuman AI Chat case catalogue: importing the area modules registers their cases."""
 
-from conformance.engine.model import Case
 from conformance.protocols.metahuman.cases import (  # noqa: F401  (registration)
     deltas,
     errors,
@@ -8,11 +7,9 @@ from conformance.protocols.metahuman.cases import (  # noqa: F401  (registration
     isolation,
     session,
 )
-from conformance.protocols.metahuman.cases.common import AREAS, CATALOGUE
+from conformance.protocols.metahuman.cases.common import CATALOGUE
 
 __all__ = ["CATALOGUE", "ordered"]
 
-
-def ordered() -> list[Case]:
-    """The catalogue in area order (a turn's order), ids sorted within an area."""
-    return sorted(CATALOGUE, key=lambda case: (AREAS.index(case.area), case.id))
+# The plug-in registry reads `cases.ordered` (the catalogue in its areas' order).
+ordered = CATALOGUE.ordered

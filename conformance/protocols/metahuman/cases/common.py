@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from conformance import schemas
 from conformance.engine.catalogue import Catalogue, Variant
 from conformance.engine.context import CaseContext
-from conformance.engine.transcript import WireEvent, summarize
+from conformance.engine.judging import Validator, shown
+from conformance.engine.transcript import WireEvent
 from conformance.profiles import Profile, Timeout
 from conformance.protocols.metahuman.client import Mode, Turn, run_turn
 
 __all__ = [
-    "AREAS",
     "CATALOGUE",
     "MODES",
     "SEED_EXAMPLES",
@@ -29,25 +26,27 @@ __all__ = [
     "valid",
 ]
 
-CATALOGUE = Catalogue()
-
 # The order of the areas in listings and reports: a turn's order, then errors and isolation.
-AREAS = (
-    "handshake",
-    "session",
-    "input buffer",
-    "transcription",
-    "response text",
-    "audio deltas",
-    "timing",
-    "errors",
-    "isolation and security",
+CATALOGUE = Catalogue(
+    areas=(
+        "handshake",
+        "session",
+        "input buffer",
+        "transcription",
+        "response text",
+        "audio deltas",
+        "timing",
+        "errors",
+        "isolation and security",
+    )
 )
 
 SEED_OPERATIONS = "seed 000 (MetaHuman AI Chat 1.0.0, operations)"
 SEED_EXAMPLES = "seed 001 (the page's example payloads)"
 TRANSPORT_DEFAULT = "PROTOCOLS.md §1 Transport [default]"
 TURN_ORDER = "PROTOCOLS.md §1 Operations, in turn order (the order is not stated as a rule)"
+
+valid = Validator("metahuman")
 
 MODES = [
     Mode(response_type=rt, is_base64=b64, is_ordered=ordered)
@@ -105,11 +104,6 @@ def joined(ctx: CaseContext, t: Turn) -> None:
         )
 
 
-def shown(value: Any) -> str:
-    """A payload as it appears in a verdict: bytes and long strings by length and hash."""
-    return repr(summarize(value))
-
-
 def arrived(ctx: CaseContext, event: WireEvent | None, awaited: str, timeout: Timeout) -> WireEvent:
     """The event, or FAILED naming what was awaited and for how long."""
     if event is None:
@@ -119,15 +113,3 @@ def arrived(ctx: CaseContext, event: WireEvent | None, awaited: str, timeout: Ti
             observed=f"no {awaited} within {timeout:g} s",
         )
     return event
-
-
-def valid(ctx: CaseContext, message: str, payload: Any) -> None:
-    """FAILED with the schema path when the payload violates its message's schema."""
-    violations = schemas.errors("metahuman", message, payload)
-    if violations:
-        first = violations[0]
-        ctx.fail(
-            f"{message} payload violates its schema at {first.path or '/'}: {first.message}",
-            expected=f"a payload valid against schemas/metahuman/messages/{message}.schema.json",
-            observed=shown(payload),
-        )

@@ -25,8 +25,8 @@ from conformance.protocols.metahuman.client import Mode, Turn, delta_id
 from conformance.protocols.metahuman.client import parts as parts  # shared with _keep_audio
 from conformance.protocols.metahuman.events import Event
 
-AREA = "audio deltas"
 SEMANTICS = "PROTOCOLS.md §1 [default] audio-delta semantics"
+AREA = CATALOGUE.area("audio deltas", source=SEMANTICS)
 
 
 async def _deltas(ctx: CaseContext) -> tuple[Turn, list[dict[str, Any]]]:
@@ -136,13 +136,11 @@ def _normalised(text: str) -> str:
 def delta_case(
     id: str, title: str, clause: str, *, level: Level = Level.MUST, modes: list[Mode] = MODES
 ) -> Callable[[CaseFunction], CaseFunction]:
-    return CATALOGUE.case(
+    return AREA.case(
         id,
         title=title,
         clause=clause,
         level=level,
-        area=AREA,
-        source=SEMANTICS,
         variants=mode_variants(modes),
     )
 

@@ -21,8 +21,8 @@ from conformance.protocols.metahuman.client import MetaHumanClient
 from conformance.protocols.metahuman.events import Event, Role
 from conformance.transports.socketio import SocketIOPeer
 
-AREA = "errors"
 CATALOGUE_DEFAULT = "PROTOCOLS.md §1 [default] custom.error catalogue"
+AREA = CATALOGUE.area("errors", source=f"{CATALOGUE_DEFAULT}; {SEED_EXAMPLES}: custom.error")
 ERROR_EVENTS = (Event.CUSTOM_ERROR, Event.CONNECT_ERROR)
 
 
@@ -83,7 +83,7 @@ def error_case(
     """Register a case: `bad_input` must get an error event, and the connection must survive."""
 
     def register(bad: BadInput) -> BadInput:
-        @CATALOGUE.case(
+        @AREA.case(
             id,
             title=title,
             clause=f"{bad_input} is answered with an error event "
@@ -91,8 +91,6 @@ def error_case(
             "and the connection stays usable (accepting it where the server can still serve "
             "it is lenient: NON-STRICT).",
             level=Level.MUST,
-            area=AREA,
-            source=f"{CATALOGUE_DEFAULT}; {SEED_EXAMPLES}: custom.error",
         )
         async def run(ctx: CaseContext) -> None:
             exchange = await ctx.scenario(
@@ -213,15 +211,13 @@ async def _oversized(client: MetaHumanClient, sender: SocketIOPeer) -> None:
     await sender.emit(Event.INPUT_BUFFER_APPEND, client.chunk(b"\x00" * size))
 
 
-@CATALOGUE.case(
+@AREA.case(
     "MH-ERR-006",
     title="A chunk over the size limit",
     clause="A chunk over the server's size limit is answered with an error event "
     "(custom.error {message, errorId}), and the connection stays usable (accepting it is "
     "lenient: NON-STRICT).",
     level=Level.MUST,
-    area=AREA,
-    source=f"{CATALOGUE_DEFAULT}; {SEED_EXAMPLES}: custom.error",
 )
 async def oversized(ctx: CaseContext) -> None:
     if not ctx.profile.section("limits").get("oversized_chunk_bytes"):

@@ -17,7 +17,7 @@ from conformance.protocols.metahuman.cases.common import (
 from conformance.protocols.metahuman.client import Connection, MetaHumanClient
 from conformance.protocols.metahuman.events import Event, Role
 
-AREA = "handshake"
+AREA = CATALOGUE.area("handshake", source=TRANSPORT_DEFAULT)
 
 
 async def _refusals(env: Env) -> dict[str, Connection]:
@@ -29,13 +29,11 @@ async def _refusals(env: Env) -> dict[str, Connection]:
         }
 
 
-@CATALOGUE.case(
+@AREA.case(
     "MH-HS-001",
     title="A Sender connects",
     clause="A Sender connects with the handshake of its role (CONNECT auth {role: sender}).",
     level=Level.MUST,
-    area=AREA,
-    source=TRANSPORT_DEFAULT,
 )
 async def sender_connects(ctx: CaseContext) -> None:
     async with MetaHumanClient(ctx) as client:
@@ -48,13 +46,11 @@ async def sender_connects(ctx: CaseContext) -> None:
     )
 
 
-@CATALOGUE.case(
+@AREA.case(
     "MH-HS-002",
     title="A Receiver joins by sessionId",
     clause="A Receiver joins an existing session by its sessionId.",
     level=Level.MUST,
-    area=AREA,
-    source=TRANSPORT_DEFAULT,
     requires={"receiver_join": True},
 )
 async def receiver_joins(ctx: CaseContext) -> None:
@@ -76,13 +72,11 @@ async def receiver_joins(ctx: CaseContext) -> None:
     )
 
 
-@CATALOGUE.case(
+@AREA.case(
     "MH-HS-003",
     title="An unknown sessionId is refused",
     clause="A Receiver naming a sessionId that no session has is refused (CONNECT_ERROR).",
     level=Level.MUST,
-    area=AREA,
-    source=TRANSPORT_DEFAULT,
     requires={"receiver_join": True},
 )
 async def unknown_session_refused(ctx: CaseContext) -> None:
@@ -96,13 +90,12 @@ async def unknown_session_refused(ctx: CaseContext) -> None:
     )
 
 
-@CATALOGUE.case(
+@AREA.case(
     "MH-HS-004",
     title="A refusal is CONNECT_ERROR {message, data}",
     clause="A refused connection is a CONNECT_ERROR packet whose payload is "
     "{message, data: {message, statusCode}}.",
     level=Level.MUST,
-    area=AREA,
     source=f"{SEED_EXAMPLES} connect_error; PROTOCOLS.md §1 Transport [doc]",
     requires={"receiver_join": True},
 )
@@ -115,13 +108,11 @@ async def refusal_shape(ctx: CaseContext) -> None:
         valid(ctx, Event.CONNECT_ERROR, connection.refusal)
 
 
-@CATALOGUE.case(
+@AREA.case(
     "MH-HS-005",
     title="A Receiver without sessionId is refused",
     clause="A Receiver that names no sessionId is refused.",
     level=Level.SHOULD,
-    area=AREA,
-    source=TRANSPORT_DEFAULT,
     requires={"receiver_join": True},
 )
 async def receiver_without_session_refused(ctx: CaseContext) -> None:

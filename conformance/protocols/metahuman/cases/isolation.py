@@ -14,7 +14,10 @@ from conformance.protocols.metahuman.client import MetaHumanClient, Mode, Turn, 
 from conformance.protocols.metahuman.events import Event, Role
 from conformance.transports.base import TransportError
 
-AREA = "isolation and security"
+AREA = CATALOGUE.area(
+    "isolation and security",
+    source=f"{TRANSPORT_DEFAULT} (a Receiver joins a session by sessionId)",
+)
 
 
 @dataclass(slots=True)
@@ -45,14 +48,12 @@ async def _bystander(env: Env) -> Bystander:
         return Bystander(turn=turn, heard=[e.event for e in listener.received[start:]])
 
 
-@CATALOGUE.case(
+@AREA.case(
     "MH-ISO-001",
     title="Responses stay in their session",
     clause="response.text and response.audio.delta go to the Receivers of their own session and "
     "no other.",
     level=Level.MUST,
-    area=AREA,
-    source=f"{TRANSPORT_DEFAULT} (a Receiver joins a session by sessionId)",
     requires={"receiver_join": True},
 )
 async def no_leak(ctx: CaseContext) -> None:
@@ -96,12 +97,11 @@ async def _disturbed(env: Env) -> Disturbed:
         return Disturbed(turn=turn)
 
 
-@CATALOGUE.case(
+@AREA.case(
     "MH-ISO-002",
     title="Bad input in one session does not disturb another",
     clause="A session's turn completes while another session sends malformed input.",
     level=Level.MUST,
-    area=AREA,
     source="PROTOCOLS.md §1 [default] custom.error catalogue (errors answer the socket that "
     "caused them)",
 )

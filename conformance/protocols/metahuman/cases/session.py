@@ -24,13 +24,14 @@ from conformance.protocols.metahuman.events import Event, Role
 # --- session -------------------------------------------------------------------------------
 
 
-@CATALOGUE.case(
+SESSION = CATALOGUE.area("session", source=f"{SEED_OPERATIONS}: RECEIVE session.updated")
+
+
+@SESSION.case(
     "MH-SES-001",
     title="session.update is answered with session.updated",
     clause="The server emits session.updated to the Sender when the session is updated.",
     level=Level.MUST,
-    area="session",
-    source=f"{SEED_OPERATIONS}: RECEIVE session.updated",
 )
 async def updated_arrives(ctx: CaseContext) -> None:
     try:
@@ -54,12 +55,11 @@ async def updated_arrives(ctx: CaseContext) -> None:
     arrived(ctx, t.updated, Event.SESSION_UPDATED, ctx.timeouts.event)
 
 
-@CATALOGUE.case(
+@SESSION.case(
     "MH-SES-002",
     title="session.updated is {sessionId: uuid, success: bool}",
     clause="session.updated carries the session's id (a UUID) and whether the update succeeded.",
     level=Level.MUST,
-    area="session",
     source=f"{SEED_EXAMPLES}: session.updated",
 )
 async def updated_payload(ctx: CaseContext) -> None:
@@ -68,12 +68,11 @@ async def updated_payload(ctx: CaseContext) -> None:
     valid(ctx, Event.SESSION_UPDATED, updated.payload)
 
 
-@CATALOGUE.case(
+@SESSION.case(
     "MH-SES-003",
     title="A valid session.update succeeds",
     clause="session.updated reports success true for a valid session configuration.",
     level=Level.SHOULD,
-    area="session",
     source=f"{SEED_EXAMPLES}: session.updated (success: true)",
 )
 async def updated_success(ctx: CaseContext) -> None:
@@ -99,12 +98,11 @@ async def _two_updates(env: Env) -> list[str]:
         return ids
 
 
-@CATALOGUE.case(
+@SESSION.case(
     "MH-SES-004",
     title="A second session.update keeps the session",
     clause="Updating a session again keeps its sessionId (the seed does not say; informational).",
     level=Level.MAY,
-    area="session",
     source="PROTOCOLS.md §1 (open)",
 )
 async def update_keeps_id(ctx: CaseContext) -> None:
@@ -124,14 +122,17 @@ def _initialized(t: Turn) -> list[object]:
     return [e.payload for e in t.received(t.sender, Event.INPUT_BUFFER_INITIALIZED)]
 
 
-@CATALOGUE.case(
+INPUT_BUFFER = CATALOGUE.area(
+    "input buffer", source=f"{SEED_OPERATIONS}: RECEIVE input.buffer.initialized"
+)
+
+
+@INPUT_BUFFER.case(
     "MH-BUF-001",
     title="input.buffer.initialized on the first chunk",
     clause="The server sends input.buffer.initialized to the Sender when a first audio chunk is "
     "received.",
     level=Level.MUST,
-    area="input buffer",
-    source=f"{SEED_OPERATIONS}: RECEIVE input.buffer.initialized",
 )
 async def initialized_arrives(ctx: CaseContext) -> None:
     t = await base_turn(ctx)
@@ -144,12 +145,11 @@ async def initialized_arrives(ctx: CaseContext) -> None:
     )
 
 
-@CATALOGUE.case(
+@INPUT_BUFFER.case(
     "MH-BUF-002",
     title="input.buffer.initialized names the session",
     clause="input.buffer.initialized is {sessionId}, the id session.updated gave.",
     level=Level.MUST,
-    area="input buffer",
     source=f"{SEED_EXAMPLES}: input.buffer.initialized (the same id as session.updated)",
 )
 async def initialized_payload(ctx: CaseContext) -> None:
@@ -168,12 +168,11 @@ async def initialized_payload(ctx: CaseContext) -> None:
     )
 
 
-@CATALOGUE.case(
+@INPUT_BUFFER.case(
     "MH-BUF-003",
     title="input.buffer.initialized once per buffer",
     clause="input.buffer.initialized is sent for the first chunk of a buffer, not for every chunk.",
     level=Level.MUST,
-    area="input buffer",
     source=f"{SEED_OPERATIONS}: input.buffer.initialized ('when a first audio chunk is received')",
 )
 async def initialized_once(ctx: CaseContext) -> None:
@@ -210,12 +209,11 @@ async def _two_buffers(env: Env) -> tuple[int, int]:
         return counts[0], counts[1]
 
 
-@CATALOGUE.case(
+@INPUT_BUFFER.case(
     "MH-BUF-004",
     title="input.buffer.initialized again for the next buffer",
     clause="After a commit, the first chunk of the next buffer is announced again.",
     level=Level.MUST,
-    area="input buffer",
     source="PROTOCOLS.md §1 Operations #4 ('when the first chunk of a buffer is received')",
 )
 async def initialized_per_buffer(ctx: CaseContext) -> None:
@@ -228,13 +226,12 @@ async def initialized_per_buffer(ctx: CaseContext) -> None:
     )
 
 
-@CATALOGUE.case(
+@INPUT_BUFFER.case(
     "MH-BUF-005",
     title="input.buffer.initialized before request.transcribe.done",
     clause="On the Sender's socket, input.buffer.initialized precedes the transcription of its "
     "buffer.",
     level=Level.SHOULD,
-    area="input buffer",
     source=TURN_ORDER,
 )
 async def initialized_before_transcription(ctx: CaseContext) -> None:
@@ -253,13 +250,16 @@ async def initialized_before_transcription(ctx: CaseContext) -> None:
 # --- transcription -------------------------------------------------------------------------
 
 
-@CATALOGUE.case(
+TRANSCRIPTION = CATALOGUE.area(
+    "transcription", source=f"{SEED_OPERATIONS}: RECEIVE request.transcribe.done"
+)
+
+
+@TRANSCRIPTION.case(
     "MH-STT-001",
     title="request.transcribe.done after the commit",
     clause="The server sends the transcribed text to the Sender (request.transcribe.done).",
     level=Level.MUST,
-    area="transcription",
-    source=f"{SEED_OPERATIONS}: RECEIVE request.transcribe.done",
 )
 async def transcription_arrives(ctx: CaseContext) -> None:
     t = await base_turn(ctx)
@@ -267,13 +267,12 @@ async def transcription_arrives(ctx: CaseContext) -> None:
     arrived(ctx, t.transcribed, Event.REQUEST_TRANSCRIBE_DONE, ctx.timeouts.transcription)
 
 
-@CATALOGUE.case(
+@TRANSCRIPTION.case(
     "MH-STT-002",
     title="request.transcribe.done is {text, sentiment, language}",
     clause="request.transcribe.done carries the text, its language, and a sentiment "
     "(empty or absent when sentiment analysis is off).",
     level=Level.MUST,
-    area="transcription",
     source=f"{SEED_EXAMPLES}: request.transcribe.done; PROTOCOLS.md §1 [default] sentiment",
 )
 async def transcription_payload(ctx: CaseContext) -> None:
@@ -286,12 +285,11 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z']+", text.lower())
 
 
-@CATALOGUE.case(
+@TRANSCRIPTION.case(
     "MH-STT-003",
     title="The transcript has the words spoken",
     clause="The transcript matches the fixture's words (wording is never a failure).",
     level=Level.MAY,
-    area="transcription",
     source="fixtures/audio/index.json (the clip's known text)",
 )
 async def transcription_words(ctx: CaseContext) -> None:
@@ -314,13 +312,12 @@ async def _sentiment_turn(env: Env) -> Turn:
     return await run_turn(env, Mode(), STT={"sentimentAnalysis": True})
 
 
-@CATALOGUE.case(
+@TRANSCRIPTION.case(
     "MH-STT-004",
     title="Sentiment when sentiment analysis is on",
     clause="With STT.sentimentAnalysis true, request.transcribe.done carries a non-empty "
     "sentiment.",
     level=Level.SHOULD,
-    area="transcription",
     source=f"{SEED_EXAMPLES}: STT.sentimentAnalysis, request.transcribe.done.sentiment",
     requires={"sentiment": True},
 )
@@ -339,12 +336,14 @@ async def sentiment(ctx: CaseContext) -> None:
 # --- response text -------------------------------------------------------------------------
 
 
-@CATALOGUE.case(
+RESPONSE_TEXT = CATALOGUE.area("response text", source=TURN_ORDER)
+
+
+@RESPONSE_TEXT.case(
     "MH-TXT-001",
     title="response.text reaches the Receiver",
     clause="The server sends the LLM response to the Receiver (response.text).",
     level=Level.MUST,
-    area="response text",
     source=f"{SEED_OPERATIONS}: RECEIVE response.text (#Receiver)",
 )
 async def text_arrives(ctx: CaseContext) -> None:
@@ -361,12 +360,11 @@ async def text_arrives(ctx: CaseContext) -> None:
     )
 
 
-@CATALOGUE.case(
+@RESPONSE_TEXT.case(
     "MH-TXT-002",
     title="response.text is {text}",
     clause="response.text carries the LLM's answer as text.",
     level=Level.MUST,
-    area="response text",
     source=f"{SEED_EXAMPLES}: response.text",
 )
 async def text_payload(ctx: CaseContext) -> None:
@@ -376,13 +374,11 @@ async def text_payload(ctx: CaseContext) -> None:
     valid(ctx, Event.RESPONSE_TEXT, t.texts[0].payload)
 
 
-@CATALOGUE.case(
+@RESPONSE_TEXT.case(
     "MH-TXT-003",
     title="response.text before the first audio delta",
     clause="On the Receiver's socket, response.text precedes the response's audio deltas.",
     level=Level.SHOULD,
-    area="response text",
-    source=TURN_ORDER,
 )
 async def text_before_audio(ctx: CaseContext) -> None:
     t = await base_turn(ctx)
@@ -396,12 +392,11 @@ async def text_before_audio(ctx: CaseContext) -> None:
     )
 
 
-@CATALOGUE.case(
+@RESPONSE_TEXT.case(
     "MH-TXT-004",
     title="One response.text per turn",
     clause="Each turn gives one response.text.",
     level=Level.SHOULD,
-    area="response text",
     source="PROTOCOLS.md §1 Operations #7",
 )
 async def one_text(ctx: CaseContext) -> None:
@@ -414,14 +409,12 @@ async def one_text(ctx: CaseContext) -> None:
     )
 
 
-@CATALOGUE.case(
+@RESPONSE_TEXT.case(
     "MH-TXT-005",
     title="Transcription before the answer, across the two sockets",
     clause="The Sender gets request.transcribe.done before the Receiver gets response.text "
     "(two sockets give no ordering guarantee; informational).",
     level=Level.MAY,
-    area="response text",
-    source=TURN_ORDER,
 )
 async def transcription_before_text_across_sockets(ctx: CaseContext) -> None:
     t = await base_turn(ctx)
@@ -441,13 +434,14 @@ async def transcription_before_text_across_sockets(ctx: CaseContext) -> None:
 # --- timing --------------------------------------------------------------------------------
 
 
-@CATALOGUE.case(
+TIMING = CATALOGUE.area("timing", source="the profile's timeouts.first_audio")
+
+
+@TIMING.case(
     "MH-TIME-001",
     title="First audio within the profile's timeout",
     clause="The first response.audio.delta arrives within timeouts.first_audio of the commit.",
     level=Level.MUST,
-    area="timing",
-    source="the profile's timeouts.first_audio",
 )
 async def first_audio_in_time(ctx: CaseContext) -> None:
     t = await base_turn(ctx)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from conformance import audio
@@ -46,11 +46,12 @@ def _rewriting(
     *,
     clause: str,
     source: str,
+    caught_by: Sequence[str],
     plan: PlanRewrite | None = None,
     payload: PayloadRewrite | None = None,
 ) -> ServerFault:
     """Register a delta fault with its rewrite of the plan or of each payload."""
-    fault = FAULTS.add(name, summary, clause=clause, source=source)
+    fault = FAULTS.add(name, summary, clause=clause, source=source, caught_by=caught_by)
     if plan is not None:
         PLAN_REWRITES[fault] = plan
     if payload is not None:
@@ -133,6 +134,7 @@ DELTA_IDS_FROM_ONE = _rewriting(
     clause="`id` runs 0 … totalNumber-1, each exactly once",
     source=_SEMANTICS,
     plan=lambda ds: [_replace(d, id=d.id + 1) for d in ds],
+    caught_by=("MH-DELTA-002[*]",),
 )
 DONE_ON_EVERY_DELTA = _rewriting(
     "done-on-every-delta",
@@ -140,6 +142,7 @@ DONE_ON_EVERY_DELTA = _rewriting(
     clause="`done` is true on exactly one delta, the last",
     source=_SEMANTICS,
     plan=lambda ds: [_replace(d, done=True) for d in ds],
+    caught_by=("MH-DELTA-004[chain-*]", "MH-DELTA-004[stream-*]"),
 )
 WRONG_TOTAL_NUMBER = _rewriting(
     "wrong-total-number",
@@ -149,6 +152,7 @@ WRONG_TOTAL_NUMBER = _rewriting(
     plan=lambda ds: [
         _replace(d, total_number=d.total_number + 1) if d.total_number else d for d in ds
     ],
+    caught_by=("MH-DELTA-003[*]",),
 )
 DUPLICATE_DELTA = _rewriting(
     "duplicate-delta",
@@ -156,6 +160,7 @@ DUPLICATE_DELTA = _rewriting(
     clause="`id` runs 0 … totalNumber-1, each exactly once",
     source=_SEMANTICS,
     plan=lambda ds: [ds[0], *ds],
+    caught_by=("MH-DELTA-002[*]",),
 )
 MISSING_DELTA = _rewriting(
     "missing-delta",
@@ -163,6 +168,7 @@ MISSING_DELTA = _rewriting(
     clause="`id` runs 0 … totalNumber-1, each exactly once",
     source=_SEMANTICS,
     plan=_drop_middle,
+    caught_by=("MH-DELTA-002[chain-*]", "MH-DELTA-002[stream-*]"),
 )
 UNORDERED_DELTAS = _rewriting(
     "unordered-deltas",
@@ -170,6 +176,7 @@ UNORDERED_DELTAS = _rewriting(
     clause="with `TTS.isOrdered` true deltas arrive in id order",
     source=_SEMANTICS,
     plan=_swap_first_two,
+    caught_by=("MH-DELTA-011[chain-*]", "MH-DELTA-011[stream-*]"),
 )
 MISSING_STREAM_PART_DONE = _rewriting(
     "missing-stream-part-done",
@@ -177,6 +184,7 @@ MISSING_STREAM_PART_DONE = _rewriting(
     clause="`streamPartDone` is true on the last delta of each text part",
     source=_SEMANTICS,
     plan=lambda ds: [_replace(d, stream_part_done=False) for d in ds],
+    caught_by=("MH-DELTA-005[*]",),
 )
 DELTA_TEXT_MISMATCH = _rewriting(
     "delta-text-mismatch",
@@ -184,6 +192,7 @@ DELTA_TEXT_MISMATCH = _rewriting(
     clause="the `text` of the parts, in id order, joins to the `response.text`",
     source=_SEMANTICS,
     plan=_drop_last_word,
+    caught_by=("MH-DELTA-006[*]",),
 )
 CORRUPT_AUDIO = _rewriting(
     "corrupt-audio",
@@ -191,6 +200,7 @@ CORRUPT_AUDIO = _rewriting(
     clause="the audio format is sniffed from its bytes and must decode",
     source=_SEMANTICS,
     payload=_corrupt,
+    caught_by=("MH-DELTA-008[*]",),
 )
 TRUNCATED_AUDIO = _rewriting(
     "truncated-audio",
@@ -198,6 +208,7 @@ TRUNCATED_AUDIO = _rewriting(
     clause="the audio must decode, to a duration that fits its text",
     source=_SEMANTICS,
     payload=_truncate,
+    caught_by=("MH-DELTA-008[*]",),
 )
 FORMAT_SWITCH = _rewriting(
     "format-switch",
@@ -205,6 +216,7 @@ FORMAT_SWITCH = _rewriting(
     clause="all deltas of a response carry audio in the one format the server produces",
     source=_SEMANTICS,
     payload=_switch_to_wav,
+    caught_by=("MH-DELTA-009[chain-*]", "MH-DELTA-009[stream-*]"),
 )
 IS_BASE64_MISMATCH = _rewriting(
     "is-base64-mismatch",
@@ -212,12 +224,14 @@ IS_BASE64_MISMATCH = _rewriting(
     clause="`isBase64` mirrors the session's `TTS.isBase64`",
     source=_SEMANTICS,
     payload=_flip_is_base64,
+    caught_by=("MH-DELTA-007[*]",),
 )
 SLOW_FIRST_AUDIO = FAULTS.add(
     "slow-first-audio",
     "the first audio delta of every response is held back for 8 seconds",
     clause="the first `response.audio.delta` arrives within the profile's audio timeout",
     source="profile timeouts (PROTOCOLS.md §1 transport [default])",
+    caught_by=("MH-TIME-001",),
 )
 
 # --- session, buffer, transcription --------------------------------------------------------
@@ -226,48 +240,56 @@ UPDATED_ID_NOT_UUID = FAULTS.add(
     "`session.updated.sessionId` is not a UUID",
     clause="`session.updated` is `{sessionId: uuid, success: bool}`",
     source="seed 001 session.updated example; PROTOCOLS.md §1 operation 2",
+    caught_by=("MH-SES-002",),
 )
 SESSION_ID_CHANGES = FAULTS.add(
     "session-id-changes",
     "`input.buffer.initialized` carries a sessionId other than the one `session.updated` gave",
     clause="`input.buffer.initialized` is `{sessionId}` of the session",
     source="seed 001; PROTOCOLS.md §1 operation 4",
+    caught_by=("MH-BUF-002",),
 )
 INITIALIZED_EVERY_CHUNK = FAULTS.add(
     "initialized-every-chunk",
     "`input.buffer.initialized` is sent for every chunk, not once per buffer",
     clause="`input.buffer.initialized` is sent when the first chunk of a buffer is received",
     source="seed 000 input.buffer.initialized; PROTOCOLS.md §1 operation 4",
+    caught_by=("MH-BUF-003",),
 )
 NO_INITIALIZED = FAULTS.add(
     "no-initialized",
     "`input.buffer.initialized` is never sent",
     clause="`input.buffer.initialized` is sent when the first chunk of a buffer is received",
     source="seed 000 input.buffer.initialized; PROTOCOLS.md §1 operation 4",
+    caught_by=("MH-BUF-001",),
 )
 MISSING_LANGUAGE = FAULTS.add(
     "missing-language",
     "`request.transcribe.done` has no `language`",
     clause="`request.transcribe.done` is `{text, sentiment, language}`",
     source="seed 001 request.transcribe.done example; PROTOCOLS.md §1 operation 6",
+    caught_by=("MH-STT-002",),
 )
 NO_ERROR_ON_EMPTY_COMMIT = FAULTS.add(
     "no-error-on-empty-commit",
     "a commit of an empty buffer is silently ignored",
     clause="a commit of an empty buffer is answered with `custom.error`",
     source="PROTOCOLS.md §1 [default] custom.error catalogue",
+    caught_by=("MH-ERR-005",),
 )
 DISCONNECT_ON_BAD_UPDATE = FAULTS.add(
     "disconnect-on-bad-update",
     "a malformed `session.update` drops the connection instead of answering `custom.error`",
     clause="an invalid session config is answered with `custom.error`; the connection stays",
     source="PROTOCOLS.md §1 [default] custom.error catalogue",
+    caught_by=("MH-ERR-001",),
 )
 ERROR_WITHOUT_ERROR_ID = FAULTS.add(
     "error-without-error-id",
     "`custom.error` has no `errorId`",
     clause="`custom.error` is `{message, errorId}`",
     source="seed 001 input.buffer.commit custom.error example",
+    caught_by=("MH-ERR-00[1-6]",),
 )
 
 # --- robustness: bad input (read by the fuzzer) --------------------------------------------
@@ -282,6 +304,7 @@ DISCONNECT_ON_MALFORMED_PAYLOAD = FAULTS.add(
     "the connection instead of answering `custom.error`",
     clause=_STAYS_USABLE,
     source=_ROBUSTNESS,
+    caught_by=("MH-ERR-001",),
 )
 SESSION_CRASH_ON_INVALID_BASE64 = FAULTS.add(
     "session-crash-on-invalid-base64",
@@ -289,12 +312,14 @@ SESSION_CRASH_ON_INVALID_BASE64 = FAULTS.add(
     "event of the session is ignored while the socket stays connected",
     clause=_STAYS_USABLE,
     source=_ROBUSTNESS,
+    caught_by=("MH-ERR-003",),
 )
 SILENTLY_DROP_BAD_MESSAGE = FAULTS.add(
     "silently-drop-bad-message",
     "bad input is dropped without a word: no `custom.error` is ever sent",
     clause=_STAYS_USABLE,
     source=_ROBUSTNESS,
+    caught_by=("MH-ERR-00[1-6]",),
 )
 ERROR_WRONG_SHAPE = FAULTS.add(
     "error-wrong-shape",
@@ -302,6 +327,7 @@ ERROR_WRONG_SHAPE = FAULTS.add(
     "of `{message, errorId}`",
     clause="`custom.error` is `{message, errorId}`",
     source=f"{_ROBUSTNESS}; seed 001 input.buffer.commit custom.error example",
+    caught_by=("MH-ERR-00[1-6]",),
 )
 
 # --- roles and isolation -------------------------------------------------------------------
@@ -310,12 +336,14 @@ TEXT_TO_SENDER_ONLY = FAULTS.add(
     "`response.text` goes to the Sender only, never to the Receivers",
     clause="`response.text` is sent to the Receiver",
     source="seed 000 response.text (#Receiver); PROTOCOLS.md §1 operation 7",
+    caught_by=("MH-TXT-001",),
 )
 LEAK_TO_OTHER_SESSION = FAULTS.add(
     "leak-to-other-session",
     "responses are broadcast to the Receivers of every session",
     clause="a response goes to the Receivers of its own session and no other",
     source="PROTOCOLS.md §1 transport [default] (a Receiver joins a session by sessionId)",
+    caught_by=("MH-ISO-001",),
 )
 ACCEPT_UNKNOWN_RECEIVER = FAULTS.add(
     "accept-unknown-receiver",
@@ -323,10 +351,11 @@ ACCEPT_UNKNOWN_RECEIVER = FAULTS.add(
     clause="a Receiver joins an existing session by `sessionId`; a refused connection is "
     "CONNECT_ERROR `{message, data}`",
     source="PROTOCOLS.md §1 transport [default]",
+    caught_by=("MH-HS-003",),
 )
 
 # --- under load: defects only concurrency shows (caught by `conformance load`, passed by a
-# single-session `conformance run`; protocols/metahuman/load.py LOAD_KILL_MATRIX) -----------
+# single-session `conformance run`: protocols/metahuman/load.py LOAD_KILL_MATRIX) -----------
 # More open sessions than this and the defects below begin: a conformance run never has more
 # than three open at once.
 LOAD_BOUND = 4
@@ -340,6 +369,8 @@ SHARED_INPUT_BUFFER = FAULTS.add(
     "`input.buffer.initialized` announces its first chunk and its commit is transcribed",
     source="seed 000 input.buffer.initialized, request.transcribe.done; PROTOCOLS.md §1 "
     "operations 3-6",
+    caught_by=("MH-BUF-001", "MH-STT-001"),
+    under_load=True,
 )
 DELTAS_ACROSS_SESSIONS = FAULTS.add(
     "deltas-across-sessions",
@@ -347,6 +378,8 @@ DELTAS_ACROSS_SESSIONS = FAULTS.add(
     "are under way, each delta goes to the session whose response began last",
     clause="a response goes to the Receivers of its own session and no other",
     source="PROTOCOLS.md §1 transport [default] (a Receiver joins a session by sessionId)",
+    caught_by=("MH-DELTA-002[chain-base64-ordered]", "MH-ISO-001"),
+    under_load=True,
 )
 LATENCY_GROWS_WITH_SESSIONS = FAULTS.add(
     "latency-grows-with-sessions",
@@ -354,4 +387,6 @@ LATENCY_GROWS_WITH_SESSIONS = FAULTS.add(
     f"by {LOAD_DELAY_S:g} s more",
     clause="the first `response.audio.delta` arrives within the profile's audio timeout",
     source="profile timeouts (PROTOCOLS.md §1 transport [default])",
+    caught_by=("MH-TIME-001",),
+    under_load=True,
 )
