@@ -122,6 +122,24 @@ async def peer() -> AsyncIterator[PeerFactory]:
         await made.close()
 
 
+# --- the tiers ---------------------------------------------------------------------------------
+
+# The folders under tests/, each a marker (pyproject.toml): `pytest -m unit` runs the unit tests
+# alone, `pytest -m "not selftest"` all but the slow tier; a bare `pytest` runs every tier.
+TIERS = ("unit", "e2e", "selftest")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with the tier folder it lives in (before `-m` deselects by marker)."""
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(here):
+            tier = item.path.relative_to(here).parts[0]
+            if tier in TIERS:
+                item.add_marker(getattr(pytest.mark, tier))
+
+
 # --- the selftests' matrix cells --------------------------------------------------------------
 
 
