@@ -20,7 +20,7 @@ from conformance.protocols.metahuman.reference.providers import Providers
 from conformance.protocols.metahuman.reference.server import ReferenceServer
 from conformance.protocols.metahuman.reference.variants import VARIANTS, ActiveVariants
 from conformance.transports.socketio import SocketIOPeer
-from tests.selftest.conftest import Matrices
+from tests.selftest.runs import Matrices
 
 # The seed's own session.update example (seed 001, from the AsyncAPI document), with a real
 # voice, speed 1 and ordered deltas.
