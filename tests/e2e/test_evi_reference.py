@@ -93,7 +93,8 @@ async def test_chat_metadata_comes_first_with_fresh_ids(evi: Evi) -> None:
 async def test_credentials_in_the_query_open_a_chat(evi: Evi, params: dict[str, str]) -> None:
     """The api_key or the access_token in the query opens a chat."""
     socket = await evi.connect(auth=False, **params)
-    await socket.wait("chat_metadata")
+    metadata = await socket.wait("chat_metadata")
+    assert metadata["chat_id"]
 
 
 async def test_the_api_key_header_opens_a_chat(evi: Evi) -> None:
@@ -102,7 +103,8 @@ async def test_the_api_key_header_opens_a_chat(evi: Evi) -> None:
     socket = Socket(ws)
     socket.start()
     evi.sockets.append(socket)
-    await socket.wait("chat_metadata")
+    metadata = await socket.wait("chat_metadata")
+    assert metadata["chat_id"]
 
 
 @pytest.mark.parametrize(
