@@ -20,7 +20,7 @@ from conformance.protocols.metahuman.reference.providers import Providers
 from conformance.protocols.metahuman.reference.server import ReferenceServer
 from conformance.protocols.metahuman.reference.variants import VARIANTS, ActiveVariants
 from conformance.transports.socketio import SocketIOPeer
-from tests.selftest.conftest import Matrices
+from tests.selftest.runs import Matrices
 
 # The seed's own session.update example (seed 001, from the AsyncAPI document), with a real
 # voice, speed 1 and ordered deltas.
@@ -120,6 +120,24 @@ async def peer() -> AsyncIterator[PeerFactory]:
     yield connect
     for made in peers:
         await made.close()
+
+
+# --- the tiers ---------------------------------------------------------------------------------
+
+# The folders under tests/, each a marker (pyproject.toml): `pytest -m unit` runs the unit tests
+# alone, `pytest -m "not selftest"` all but the slow tier; a bare `pytest` runs every tier.
+TIERS = ("unit", "e2e", "selftest")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with the tier folder it lives in (before `-m` deselects by marker)."""
+    here = Path(__file__).parent
+    for item in items:
+        if item.path.is_relative_to(here):
+            tier = item.path.relative_to(here).parts[0]
+            if tier in TIERS:
+                item.add_marker(getattr(pytest.mark, tier))
 
 
 # --- the selftests' matrix cells --------------------------------------------------------------

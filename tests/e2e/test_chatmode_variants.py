@@ -15,7 +15,7 @@ import pytest
 
 from conformance import audio
 from conformance.protocols.chatmode.reference import variants as v
-from tests.e2e.test_chatmode_reference import (
+from tests.e2e.chatmode_harness import (
     TIMEOUT_S,
     Client,
     ask,

@@ -17,7 +17,7 @@ import pytest
 from conformance import audio
 from conformance.fixtures import clip
 from conformance.protocols.evi.reference.faults import FAULTS
-from tests.e2e.test_evi_reference import (
+from tests.e2e.evi_harness import (
     CLIP,
     LINEAR16_QUERY,
     TOOL,

@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 from conformance import protocols
 from conformance.reports import validate_report
 from tests.catalogue import listed_ids
-from tests.selftest.conftest import conformance
+from tests.selftest.runs import conformance
 
 # The embedded run takes about 10 s here; a run far slower is a regression worth a look.
 SLOW_S = 60

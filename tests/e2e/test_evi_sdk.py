@@ -40,7 +40,7 @@ from conformance.hosting import running
 from conformance.protocols.evi.reference.config import API_KEY
 from conformance.protocols.evi.reference.server import reference_app
 from conformance.protocols.evi.reference.variants import REFUSE_AFTER_UPGRADE, VARIANTS
-from tests.e2e.test_evi_reference import CLIP, TOOL, WAIT_S, pcm
+from tests.e2e.evi_harness import CLIP, TOOL, WAIT_S, pcm
 
 # ... and on first use that websockets.exceptions.InvalidStatusCode is.
 pytestmark = pytest.mark.filterwarnings("ignore:websockets.*is deprecated:DeprecationWarning")

@@ -303,7 +303,8 @@ async def test_done_not_last_unordered_keeps_ordered_mode(
 def test_variant_profile_is_a_valid_profile(name: str, tmp_path: Path) -> None:
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump({"protocol": "metahuman", **v.VARIANTS[name].profile}))
-    load_profile(path, protocols.profile_of("metahuman"))
+    profile = load_profile(path, protocols.profile_of("metahuman"))
+    assert set(v.VARIANTS[name].profile) <= set(profile.data)
 
 
 def test_own_error_ids_cover_the_catalogue() -> None:

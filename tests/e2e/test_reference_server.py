@@ -72,6 +72,9 @@ async def test_single_client_is_sender_and_receiver(
     await both.wait_for("request.transcribe.done", 10)
     await both.wait_for("response.text", 10)
     await deltas_until_done(both)
+    assert {"request.transcribe.done", "response.text", "response.audio.delta"} <= {
+        e.event for e in both.received
+    }
 
 
 async def test_receiver_by_query_parameters(reference: ServerFactory, peer: PeerFactory) -> None:
@@ -82,7 +85,8 @@ async def test_receiver_by_query_parameters(reference: ServerFactory, peer: Peer
     receiver = await peer(f"{url}?role=receiver&sessionId={session_id}", "receiver")
     await sender.emit("input.buffer.append", chunks(fixture_audio(), 1 << 20)[0])
     await sender.emit("input.buffer.commit")
-    await receiver.wait_for("response.text", 10)
+    text = await receiver.wait_for("response.text", 10)
+    assert text.payload["text"]
 
 
 async def test_sender_resumes_its_session(reference: ServerFactory, peer: PeerFactory) -> None:

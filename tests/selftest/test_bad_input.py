@@ -21,7 +21,7 @@ from aiohttp import web
 from conformance import protocols
 from conformance.embedded import EmbeddedServer
 from tests.selftest import hostile
-from tests.selftest.conftest import Matrices, Run, conformance
+from tests.selftest.runs import Matrices, Run, conformance
 
 
 @pytest.mark.parametrize(

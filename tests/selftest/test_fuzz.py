@@ -23,7 +23,7 @@ from conformance.fuzz import Judgement, Step
 from conformance.profiles import load_profile
 from conformance.protocols.metahuman.fuzz import judge_step
 from conformance.reports import validate_report
-from tests.selftest.conftest import Matrices, Run, write_profile
+from tests.selftest.runs import Matrices, Run, write_profile
 
 REFUSE = "refuse-unsupported-models"
 LENIENT = "lenient-optional-fields"

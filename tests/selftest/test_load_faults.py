@@ -21,7 +21,7 @@ from conformance import protocols
 from conformance.embedded import EmbeddedServer
 from conformance.engine.catalogue import matches
 from conformance.profiles import merge
-from tests.selftest.conftest import Matrices, Run, conformance, conformance_command, write_profile
+from tests.selftest.runs import Matrices, Run, conformance, conformance_command, write_profile
 
 MATRIX = [
     f"{name}:{fault}"

@@ -11,7 +11,7 @@ from xml.etree import ElementTree
 from conformance import protocols
 from conformance.reports import validate_report
 from tests.catalogue import listed_ids
-from tests.selftest.conftest import conformance
+from tests.selftest.runs import conformance
 
 
 def test_embedded_reference_server_passes_everything(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from conformance import protocols
 from conformance.embedded import EmbeddedServer
-from tests.selftest.conftest import (
+from tests.selftest.runs import (
     Matrices,
     Run,
     conformance,

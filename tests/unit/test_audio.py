@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import math
 import subprocess
 import sys
-from array import array
 from functools import cache
 
 import pytest
@@ -13,6 +11,7 @@ import pytest
 from conformance import audio
 from conformance.audio import AudioDecodeError, AudioSegment
 from conformance.fixtures import clip, clips
+from tests.unit.signals import tone
 
 COMMITTED_FORMATS = ("wav", "mp3", "webm", "ogg")
 CLIP_NAMES = [c.name for c in clips()]
@@ -30,13 +29,6 @@ def fixture_bytes(name: str, fmt: str) -> bytes:
 @cache
 def master(name: str = "robot_story") -> AudioSegment:
     return audio.decode(fixture_bytes(name, "wav"))
-
-
-def tone(ms: int, hz: float = 440.0, rate: int = 16_000) -> AudioSegment:
-    samples = array(
-        "h", (int(12_000 * math.sin(2 * math.pi * hz * i / rate)) for i in range(rate * ms // 1000))
-    )
-    return AudioSegment(data=samples.tobytes(), sample_width=2, frame_rate=rate, channels=1)
 
 
 # --- sniff -------------------------------------------------------------------------------------

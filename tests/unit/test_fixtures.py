@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import random
-from array import array
 from functools import cache
 
 import pytest
@@ -15,6 +13,7 @@ from conformance import audio
 from conformance.audio import AudioSegment
 from conformance.fixtures import Clip, clip, clips, recognise, scores
 from conformance.resources import fixtures_dir
+from tests.unit.signals import tone, white_noise
 
 COMMITTED_FORMATS = ("wav", "mp3", "webm", "ogg")
 CLIP_NAMES = [c.name for c in clips()]
@@ -27,19 +26,6 @@ MAX_WRONG_SCORE = 0.6
 @cache
 def decoded(name: str, fmt: str) -> AudioSegment:
     return audio.decode(clip(name).files[fmt].read_bytes())
-
-
-def tone(ms: int, hz: float = 440.0, rate: int = 16_000) -> AudioSegment:
-    samples = array(
-        "h", (int(12_000 * math.sin(2 * math.pi * hz * i / rate)) for i in range(rate * ms // 1000))
-    )
-    return AudioSegment(data=samples.tobytes(), sample_width=2, frame_rate=rate, channels=1)
-
-
-def white_noise(ms: int, seed: int, rate: int = 16_000) -> AudioSegment:
-    rng = random.Random(seed)
-    samples = array("h", (rng.randint(-8_000, 8_000) for _ in range(rate * ms // 1000)))
-    return AudioSegment(data=samples.tobytes(), sample_width=2, frame_rate=rate, channels=1)
 
 
 # --- the committed files and index.json --------------------------------------------------------

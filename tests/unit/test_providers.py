@@ -17,7 +17,7 @@ from conformance.protocols.metahuman.reference.providers import (
     ProviderError,
 )
 from conformance.protocols.providers import answer, recognised, sentences, speech
-from tests.unit.test_fixtures import white_noise
+from tests.unit.signals import white_noise
 
 STT = SttConfig(provider="openai", language_code="fr-FR")
 LLM = LlmConfig(provider="openai", prompt="You are a helpful guide.")
