@@ -85,7 +85,7 @@ def fuzz(
     def run(example: T) -> None:
         now = time.monotonic()
         if (outcome.failing is None and now > generate_until) or now > shrink_until:
-            return  # out of budget: the rest of the examples pass untried
+            raise _OutOfBudget  # stops hypothesis at once (it would draw every example left)
         outcome.examples += 1
         if progress is not None and outcome.examples % 10 == 0:
             progress(outcome)
@@ -100,7 +100,7 @@ def fuzz(
 
     try:
         run()
-    except _Broken:
+    except (_Broken, _OutOfBudget):
         pass
     except Exception:
         # Out of time while shrinking, or a server that answers differently on replay
@@ -109,6 +109,11 @@ def fuzz(
             raise
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+class _OutOfBudget(BaseException):
+    """The budget ran out. A BaseException, so hypothesis neither records it as a failure nor
+    shrinks it: it ends the run (as Ctrl-C would), and the smallest failure so far stands."""
 
 
 class ProtocolBroken(AssertionError):

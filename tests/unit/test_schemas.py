@@ -585,7 +585,8 @@ def session_update_strategy() -> st.SearchStrategy[Any]:
 
 
 @settings(
-    max_examples=50,
+    # few: each draw is slow (below), and the pin breaks at the first draw
+    max_examples=12,
     deadline=None,
     database=None,
     derandomize=True,
@@ -597,7 +598,7 @@ def session_update_strategy() -> st.SearchStrategy[Any]:
 def test_generated_session_updates_validate(
     session_update_strategy: st.SearchStrategy[Any], data: st.DataObject
 ) -> None:
-    """50 payloads drawn from the session.update schema by hypothesis-jsonschema all validate;
+    """12 payloads drawn from the session.update schema by hypothesis-jsonschema all validate;
     this also pins hypothesis<6.170.10, with which generating from an object schema raises
     AttributeError ('many' object has no attribute 'more'), see shared/DEPENDENCIES.md."""
     payload = data.draw(session_update_strategy)
