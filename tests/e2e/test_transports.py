@@ -39,11 +39,15 @@ def _app() -> web.Application:
 
 
 async def test_websocket_records_and_waits() -> None:
-    """JSON messages are recorded under their type, other text as "text", and a close."""
+    """JSON messages are recorded under their type (a sent one under the name the protocol's
+    `label` gives it), other text as "text", and a close."""
     transcript = Transcript()
     async with running(_app()) as url:
         peer = WebSocketPeer(
-            f"{url.replace('http', 'ws')}/ws?token=ok", name="user", transcript=transcript
+            f"{url.replace('http', 'ws')}/ws?token=ok",
+            name="user",
+            transcript=transcript,
+            label=lambda message: str(message.get("chat_type", "message")),
         )
         await peer.connect()
         await peer.send_json({"chat_type": "text"})
@@ -84,3 +88,19 @@ async def test_http_request_is_recorded() -> None:
     assert answer.status == 201
     assert answer.json() == {"you": {"user_id": "a"}}
     assert [e.event for e in transcript.events] == ["POST /jwt", "HTTP 201"]
+
+
+async def test_websocket_names_a_sent_message_by_its_type_by_default() -> None:
+    """Without a protocol's `label`, a sent JSON object is named by its `type` (no protocol's
+    own key is known to the transport), anything else "message"."""
+    transcript = Transcript()
+    async with running(_app()) as url:
+        peer = WebSocketPeer(
+            f"{url.replace('http', 'ws')}/ws?token=ok", name="user", transcript=transcript
+        )
+        await peer.connect()
+        await peer.send_json({"type": "session_settings"})
+        await peer.send_json({"chat_type": "text"})
+        await peer.close()
+    sent = [e.event for e in transcript.events if e.direction.value == "sent"]
+    assert sent[1:] == ["session_settings", "message"]
