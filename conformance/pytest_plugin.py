@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import shlex
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,8 @@ from conformance.engine.catalogue import matches
 from conformance.engine.context import CaseContext, Recorder, ScenarioCache
 from conformance.engine.executor import case_deadline, execute, result_of
 from conformance.engine.model import Case, CaseResult, Verdict
+from conformance.engine.scheduler import CaseLoop
+from conformance.profiles import Profile
 from conformance.reports import build_report, write_html, write_json
 from conformance.target import Target, TargetError
 
@@ -39,6 +43,9 @@ settings.register_profile("ci", max_examples=25)
 settings.register_profile("nightly", max_examples=2000)
 
 STATE = pytest.StashKey["RunState"]()
+
+WAIT_STEP_S = 0.5  # how often the waiting item wakes (Ctrl-C is handled between waits)
+OUTLIVED_S = 10.0  # past its own deadline by this much, a case is a harness bug
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,6 +62,11 @@ class RunOptions:
     budget: float | None = None  # seconds for the whole run (--max-time)
     command: str = ""  # the user's command, for rerun commands and the report
 
+    def concurrency(self, profile: Profile) -> int:
+        """How many cases run side by side: the profile's `concurrency`; one at a time when
+        fuzzing (each fuzz case drives hypothesis, which runs one example at a time)."""
+        return 1 if self.fuzz else int(profile.data.get("concurrency", 1))
+
 
 class RunState:
     """One run: the target, its options, shared scenarios and results, in collection order."""
@@ -69,6 +81,9 @@ class RunState:
         self.exit_code = 0
         self.items: list[CaseItem] = []  # every selected case, so unfinished ones are reported
         self.broken: dict[str, str] = {}  # prerequisites the server failed (Env.broken)
+        self.cases: CaseLoop | None = None  # where the cases run, side by side
+        self.futures: dict[str, concurrent.futures.Future[CaseResult]] = {}
+        self.began: dict[str, float] = {}  # when each case started (its deadline's clock)
 
     def remaining(self) -> float | None:
         """Seconds left of the run's budget, or None without a budget."""
@@ -128,8 +143,21 @@ class ConformancePlugin:
             items[:] = keep
         self.state.items = [item for item in items if isinstance(item, CaseItem)]
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Any:
+        """Start every selected case on the case loop, in catalogue order; the items then
+        report each one's verdict in that order as it comes."""
+        state = self.state
+        if not session.config.option.collectonly and state.items:
+            state.cases = CaseLoop(state.options.concurrency(state.target.profile))
+            for item in state.items:
+                state.futures[item.case.id] = state.cases.submit(partial(item.execute, state))
+        return (yield)
+
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         state, options = self.state, self.state.options
+        if state.cases is not None:  # what is still running was interrupted (Ctrl-C, -x)
+            state.cases.close()
         if exitstatus == pytest.ExitCode.INTERRUPTED:  # Ctrl-C: still report every selected case
             for item in state.items:
                 if item.case.id not in state.results:
@@ -212,7 +240,7 @@ class CaseItem(pytest.Item):
 
     def runtest(self) -> None:
         state = self.config.stash[STATE]
-        result = asyncio.run(self._execute(state))
+        result = self._outcome(state)
         state.results[self.case.id] = result
         self.user_properties += [
             ("verdict", result.verdict.value),
@@ -240,7 +268,30 @@ class CaseItem(pytest.Item):
         result.verdict, result.message = Verdict.ERROR, why
         return result
 
-    async def _execute(self, state: RunState) -> CaseResult:
+    def _outcome(self, state: RunState) -> CaseResult:
+        """The case's result, from the case loop: waited for in short steps (Ctrl-C reaches
+        pytest at once) and never past its deadline once it has begun."""
+        future = state.futures.get(self.case.id)
+        if future is None:  # run alone (the item was not started with the others)
+            return asyncio.run(self.execute(state))
+        overdue = case_deadline(self.case, state.target.profile, state.options.max_time or 0.0)
+        overdue += OUTLIVED_S
+        while True:
+            try:
+                return future.result(timeout=WAIT_STEP_S)
+            except concurrent.futures.CancelledError:
+                return self.unfinished(state.not_run("cancelled"))
+            except concurrent.futures.TimeoutError:
+                began = state.began.get(self.case.id)
+                if began is not None and time.monotonic() - began > overdue:
+                    future.cancel()
+                    return self.unfinished(
+                        f"harness bug: the case outlived its deadline by {OUTLIVED_S:g} s"
+                    )
+
+    async def execute(self, state: RunState) -> CaseResult:
+        """Run the case on the running loop (the case loop) with the one executor."""
+        state.began[self.case.id] = time.monotonic()
         target, options = state.target, state.options
         left = state.remaining()
         if left is not None and left <= 0:

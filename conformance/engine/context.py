@@ -89,6 +89,7 @@ class _Outcome:
     error: BaseException | None = None
     recorder: Recorder = field(default_factory=Recorder)
     seconds: float = 0.0
+    task: asyncio.Future[None] | None = None  # the exchange, while it runs
 
 
 @dataclass(slots=True)
@@ -112,42 +113,55 @@ class CaseContext(Env):
         return dict(self.case.params)
 
     async def scenario(self, key: str, run: Callable[[Env], Awaitable[T]]) -> T:
-        """Run `run` once per run under `key`; later cases get the same outcome."""
+        """Run `run` once per run under `key`; later cases get the same outcome. Cases running
+        side by side that ask for the same key while it runs wait for that one exchange (it is
+        a task of its own, so one case's deadline never cancels it for the others)."""
         outcome = self.scenarios.outcomes.get(key)
         if outcome is None:
             outcome = _Outcome()
-            env = Env(
-                url=self.url,
-                profile=self.profile,
-                recorder=outcome.recorder,
-                report_dir=self.report_dir,
-                where=f"the exchange {key}",
-                broken=self.broken,
-            )
-            started = time.monotonic()
-            deadline = SCENARIO_EXCHANGES * exchange_seconds(self.profile)
-            try:
-                async with asyncio.timeout(deadline) as limit:
-                    outcome.value = await run(env)
-            except TimeoutError as exc:
-                outcome.error = (
-                    HarnessError(
-                        f"the exchange {key} did not end within its deadline of {deadline:g} s "
-                        f"({SCENARIO_EXCHANGES} x the profile's timeouts): every wait has its own "
-                        "timeout, so a suite fault"
-                    )
-                    if limit.expired()
-                    else exc
-                )
-            except Exception as exc:  # kept, so every case that needs it reports the same
-                outcome.error = exc
-            outcome.seconds = time.monotonic() - started
             self.scenarios.outcomes[key] = outcome
+            outcome.task = asyncio.ensure_future(self._play(key, run, outcome))
+        if outcome.task is not None and not outcome.task.done():
+            await asyncio.shield(outcome.task)
         self.used.append((key, outcome.recorder))
         if outcome.error is not None:
             raise outcome.error
         result: T = outcome.value
         return result
+
+    async def _play(
+        self, key: str, run: Callable[[Env], Awaitable[Any]], outcome: _Outcome
+    ) -> None:
+        env = Env(
+            url=self.url,
+            profile=self.profile,
+            recorder=outcome.recorder,
+            report_dir=self.report_dir,
+            where=f"the exchange {key}",
+            broken=self.broken,
+        )
+        started = time.monotonic()
+        deadline = SCENARIO_EXCHANGES * exchange_seconds(self.profile)
+        try:
+            async with asyncio.timeout(deadline) as limit:
+                outcome.value = await run(env)
+        except TimeoutError as exc:
+            outcome.error = (
+                HarnessError(
+                    f"the exchange {key} did not end within its deadline of {deadline:g} s "
+                    f"({SCENARIO_EXCHANGES} x the profile's timeouts): every wait has its own "
+                    "timeout, so a suite fault"
+                )
+                if limit.expired()
+                else exc
+            )
+        except Exception as exc:  # kept, so every case that needs it reports the same
+            outcome.error = exc
+        except asyncio.CancelledError:  # the run ended (Ctrl-C): no case may wait on it
+            outcome.error = HarnessError(f"the exchange {key} was cancelled: the run ended")
+            raise
+        finally:
+            outcome.seconds = time.monotonic() - started
 
     # --- judging ---------------------------------------------------------------------------
 

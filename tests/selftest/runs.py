@@ -4,6 +4,8 @@ and the matrix cells of the session (`Matrices`), for the selftests."""
 from __future__ import annotations
 
 import json
+import os
+import select
 import subprocess
 import sys
 import time
@@ -11,7 +13,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
@@ -51,10 +53,17 @@ def conformance_command(tmp_path: Path, command: str, *args: str, timeout: float
     return Run(done.returncode, done.stdout, done.stderr, report_dir)
 
 
+# The reference servers of the matrix cells run in this test process (one GIL), three cells at
+# a time: each cell's run takes two cases at a time, not the built-in four, so the servers'
+# own timers (EVI's 1 s inactivity timeout) are not starved into lateness.
+CELL_CONCURRENCY = 2
+
+
 def write_profile(path: Path, protocol: str, data: Mapping[str, Any]) -> Path:
-    """A profile file: `protocol` and the given keys."""
+    """A profile file: `protocol`, the cells' concurrency and the given keys."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump({"protocol": protocol, **data}, sort_keys=False))
+    values = {"protocol": protocol, "concurrency": CELL_CONCURRENCY, **data}
+    path.write_text(yaml.safe_dump(values, sort_keys=False))
     return path
 
 
@@ -99,3 +108,20 @@ class Matrices:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def said(stream: IO[str], needle: str, timeout: float) -> bool:
+    """Read a child's output until `needle` appears (True) or `timeout` passes (False): wait
+    for what the child says, not for a fixed time (a busy machine starts it late)."""
+    deadline = time.monotonic() + timeout
+    seen = ""
+    fd = stream.fileno()
+    while needle not in seen:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return False
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            return False
+        seen = (seen + chunk.decode(errors="replace"))[-4096:]
+    return True
