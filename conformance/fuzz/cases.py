@@ -22,10 +22,11 @@ from hypothesis.stateful import run_state_machine_as_test
 from hypothesis.strategies import SearchStrategy
 
 from conformance.engine.context import CaseContext, Env, Recorder
-from conformance.engine.model import Level
+from conformance.engine.model import HarnessError, Level
 from conformance.fuzz.findings import Finding, Step, save_finding
-from conformance.fuzz.judgement import Judgement, Tally
-from conformance.fuzz.runner import Budget, Clock, LoopBridge, fuzz, replay_rules
+from conformance.fuzz.judgement import Judgement, Tally, broken
+from conformance.fuzz.runner import Budget, Clock, Culprit, LoopBridge, fuzz, replay_rules
+from conformance.hosting import reachable
 
 __all__ = ["Judge", "MachineFactory", "Witness", "budget", "fuzz_machine", "fuzz_steps", "replay"]
 
@@ -60,6 +61,45 @@ def _env(ctx: CaseContext, *, quiet: bool = False) -> Env:
     # Quiet: the wire log of thousands of examples does not belong in a report.
     recorder = Recorder() if quiet else ctx.recorder
     return Env(url=ctx.url, profile=ctx.profile, recorder=recorder, report_dir=ctx.report_dir)
+
+
+def _surviving(judge: Judge) -> Judge:
+    """The judge, and then whether the server is still there. A server reachable before a step
+    and unreachable after it was killed by it: the most severe robustness failure, and that
+    step is the finding. A death noticed only when the next step cannot connect names the
+    step before (`Culprit`); a server never reached is the harness's ERROR as before."""
+    previous: list[Step] = []
+    alive = [False]  # the server answered a probe once: only then can a step kill it
+
+    async def gone(env: Env) -> str | None:
+        problem = await _gone(env)
+        alive[0] = alive[0] or problem is None
+        return problem if alive[0] else None
+
+    async def judged(env: Env, step: Step) -> Judgement | None:
+        try:
+            verdict = await judge(env, step)
+        except HarnessError as exc:
+            if previous and await gone(env):
+                raise Culprit(
+                    previous[-1], f"the server was gone after {_label(previous[-1])}: {exc}"
+                ) from None
+            raise
+        previous[:] = [step]
+        if (verdict is None or not verdict.breaks) and (problem := await gone(env)):
+            return broken(f"the server was gone after {_label(step)}: {problem}")
+        return verdict
+
+    return judged
+
+
+async def _gone(env: Env) -> str | None:
+    """Why the target cannot be reached now, or None."""
+    return await asyncio.to_thread(reachable, env.url, env.timeouts.connect)
+
+
+def _label(step: Step) -> str:
+    return step.label or step.event
 
 
 def _progress(case_id: str, examples: int, found: bool) -> None:
@@ -123,13 +163,14 @@ async def fuzz_steps(
 ) -> None:
     """Judge examples of `strategy`; with a witness, a concurrent session checked at the end."""
     plan = budget(ctx)
+    surviving = _surviving(judge)
     fuzzing = asyncio.Event()
     watcher = asyncio.create_task(witness(_env(ctx), fuzzing)) if witness else None
 
     def work(bridge: LoopBridge) -> Any:
         return fuzz(
             strategy,
-            lambda step: bridge.run(judge(_env(ctx, quiet=True), step)),
+            lambda step: bridge.run(surviving(_env(ctx, quiet=True), step)),
             plan,
             progress=lambda o: _progress(ctx.case.id, o.examples, o.failing is not None),
         )
@@ -143,8 +184,12 @@ async def fuzz_steps(
     ctx.note(examples)
     finding = None
     if outcome.failing is not None:
-        # Replay the minimal example once more, recorded, so the report shows its wire log.
-        await judge(_env(ctx), outcome.failing)
+        # Replay the minimal example once more, recorded, so the report shows its wire log
+        # (not when it killed the server: there is no one left to answer).
+        try:
+            await judge(_env(ctx), outcome.failing)
+        except HarnessError:
+            ctx.note("the server is gone: the finding's wire log could not be recorded again")
         finding = Finding(
             protocol=ctx.profile.protocol,
             target=ctx.case.id,
@@ -203,6 +248,7 @@ async def fuzz_machine(ctx: CaseContext, factory: MachineFactory) -> None:
 async def replay(finding: Finding, env: Env, judge: Judge, factory: MachineFactory) -> str | None:
     """Rerun a finding's steps (or rule sequence) and judge them again: the reason of a
     MUST-level break, or None when fixed (a lenient acceptance or a refusal breaks nothing)."""
+    judge = _surviving(judge)
     for step in finding.steps:
         judged = await judge(env, step)
         if judged is not None and judged.breaks:

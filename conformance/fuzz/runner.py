@@ -102,6 +102,8 @@ def fuzz(
         run()
     except (_Broken, _OutOfBudget):
         pass
+    except Culprit as culprit:
+        outcome.failing, outcome.message = culprit.example, culprit.message
     except Exception:
         # Out of time while shrinking, or a server that answers differently on replay
         # (hypothesis calls it flaky): the smallest failure seen so far is the finding.
@@ -109,6 +111,16 @@ def fuzz(
             raise
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+class Culprit(BaseException):
+    """An earlier example is the finding, and nothing more can be tried (the server it killed
+    is gone). A BaseException, so hypothesis neither shrinks it nor goes on."""
+
+    def __init__(self, example: Any, message: str) -> None:
+        super().__init__(message)
+        self.example = example
+        self.message = message
 
 
 class _OutOfBudget(BaseException):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import select
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -199,3 +200,46 @@ def test_variants_are_never_failed(variant_url: str, tmp_path: Path) -> None:
     negative = next(c for c in run.report["cases"] if c["id"] == "MH-FUZZ-002")
     assert "leniently" in negative["message"]
     assert any("NON-STRICT (SHOULD)" in note for note in negative["notes"])
+
+
+def _dying_server() -> tuple[subprocess.Popen[str], str]:
+    """`tests.selftest.hostile dying` in a child process, and its URL (within 30 s)."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.selftest.hostile", "dying"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    ready = select.select([child.stdout], [], [], 30)[0]
+    assert ready, "the dying server did not start within 30 s"
+    return child, child.stdout.readline().strip()
+
+
+@pytest.mark.timeout(300)
+def test_a_server_killed_by_an_input_is_failed_and_replays(tmp_path: Path, faulty: Any) -> None:
+    """A server whose process dies on a chunk that is not base64: FAILED naming the input that
+    killed it (reachable before it, unreachable after), never a harness ERROR; the finding
+    replays FAILED against the dying server and FIXED against a conformant one."""
+    child, url = _dying_server()
+    try:
+        run = fuzz(tmp_path, "--url", url, "--case", "MH-FUZZ-002", "--max-time", "30")
+    finally:
+        child.kill()
+        child.wait(10)
+    assert run.code == 1, run.stdout[-3000:]
+    result = run.report["cases"][0]
+    assert result["verdict"] == "FAILED", result
+    assert "the server was gone after input.buffer.append" in result["message"]
+    finding = run.report_dir / "findings" / "MH-FUZZ-002.json"
+    assert finding.exists()
+    child, url = _dying_server()
+    try:
+        still = replay(finding, url)
+    finally:
+        child.kill()
+        child.wait(10)
+    assert still.returncode == 1, still.stdout + still.stderr
+    assert still.stdout.startswith("FAILED MH-FUZZ-002")
+    fixed = replay(finding, faulty())
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert fixed.stdout.startswith("FIXED MH-FUZZ-002")
