@@ -119,6 +119,12 @@ async def _slow_first_audio(url: str, peer: PeerFactory) -> bool:
     return t.delta_events[0].at - text.at > 1.0
 
 
+@observes("stall-before-done")
+async def _stall_before_done(url: str, peer: PeerFactory) -> bool:
+    t = await turn(url, peer)
+    return len(t.delta_events) >= 2 and t.delta_events[-1].at - t.delta_events[-2].at > 2.0
+
+
 @observes("no-error-on-empty-commit")
 async def _silent_empty_commit(url: str, peer: PeerFactory) -> bool:
     sender = await peer(url, role="sender")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,17 +49,38 @@ async def configure(sender: SocketIOPeer, update: dict[str, Any]) -> str:
     return str(updated.payload["sessionId"])
 
 
+REST_S = 3.0  # after `done`, how long the deltas its totalNumber still owes may take
+
+
 async def deltas_until_done(
     receiver: SocketIOPeer, after: int = 0, timeout: float = 15
 ) -> list[WireEvent]:
-    """The deltas received until the one with `done` true, plus stragglers for 100 ms."""
+    """The deltas received until the one with `done` true and, after it, until as many as the
+    deltas' own totalNumber says have come (each awaited, not a fixed window: a busy machine
+    delays the last ones), plus stragglers for 100 ms."""
+
+    def deltas() -> list[WireEvent]:
+        return [e for e in receiver.received[after:] if e.event == "response.audio.delta"]
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
     await receiver.wait_for(
         lambda e: e.event == "response.audio.delta" and e.payload.get("done") is True,
         timeout,
         after=after,
     )
+    # the rest, sent beside `done`, come promptly, busy machine or not
+    deadline = min(deadline, loop.time() + REST_S)
+    totals = [e.payload.get("totalNumber") for e in deltas()]
+    total = max((n for n in totals if isinstance(n, int)), default=0)
+    # a delta the server never sends (the missing-delta fault) ends the wait at the deadline
+    with contextlib.suppress(TimeoutError):
+        while len(deltas()) < total:
+            await receiver.wait_for(
+                "response.audio.delta", deadline - loop.time(), after=len(receiver.received)
+            )
     await asyncio.sleep(0.1)
-    return [e for e in receiver.received[after:] if e.event == "response.audio.delta"]
+    return deltas()
 
 
 async def turn(

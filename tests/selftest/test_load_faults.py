@@ -30,8 +30,9 @@ MATRIX = [
 ]
 SESSIONS = "10"
 # Timeouts that 10 sessions of the clean reference meet with room to spare on a loaded
-# machine (first audio is under 1 s), and that a failing turn waits out quickly.
-UNDER_LOAD = {"timeouts": {"transcription": 4, "first_audio": 4.5, "turn": 10, "stall": 1}}
+# machine (first audio is under 1 s; a busy machine has paused a stream over 1 s), and that a
+# failing turn still waits out quickly.
+UNDER_LOAD = {"timeouts": {"transcription": 4, "first_audio": 4.5, "turn": 10, "stall": 3}}
 
 
 def _profile(root: Path, protocol: str) -> Path:

@@ -5,9 +5,9 @@ that stay open from turn to turn. Its first turn configures it, in the TTS mode 
 deltas the profile offers (chain, then stream, then single; base64 and ordered first); every
 turn streams the fixture speech, commits and waits for the answer, as `run_turn` does. The
 turn is then the value of the scenarios the per-turn cases ask for, so MH-BUF-*, MH-STT-*,
-MH-TXT-*, MH-DELTA-*[mode] and MH-TIME-001 judge it unchanged. From the second turn on,
-MH-ISO-001 judges what reached the session between its own turns: answers it never asked for
-are another session's.
+MH-TXT-*, MH-DELTA-*[mode], MH-TIME-001 and MH-TIME-002[mode] judge it unchanged. From the
+second turn on, MH-ISO-001 judges what reached the session between its own turns: answers it
+never asked for are another session's.
 """
 
 from __future__ import annotations
@@ -79,7 +79,13 @@ class _Plan:
             base=next(m for m in MODES if offered(profile, m)),
             first=_cases(_FIRST_TURN),
             every=_cases(_EVERY_TURN)
-            + [c for c in ordered() if c.area == "audio deltas" and c.params.get("mode") == mode],
+            # the mode's delta clauses, and its timing clause (a slow stream breaks that one
+            # alone: the structural clauses are BLOCKED for it)
+            + [
+                c
+                for c in ordered()
+                if c.area in ("audio deltas", "timing") and c.params.get("mode") == mode
+            ],
             between=_cases(_BETWEEN_TURNS),
         )
 

@@ -24,6 +24,11 @@ SERVE_OPTIONS = (
         choices=audio.FORMATS,
         help="the audio format of response.audio.delta",
     ),
+    ServeOption(
+        flag="--delta-gap",
+        help="seconds of pause before every response.audio.delta but the first (a server "
+        "slowed on purpose)",
+    ),
 )
 
 
@@ -42,8 +47,20 @@ def _reference_app(faults: Sequence[str], options: Mapping[str, Any]) -> web.App
         path=options["path"],
         namespace=options["namespace"],
         slow_first_audio_s=float(options.get("slow_first_audio_s", 8.0)),
+        delta_gap_s=_seconds(options, "delta_gap"),
     )
     return server.attach(web.Application())
+
+
+def _seconds(options: Mapping[str, Any], name: str) -> float:
+    value = options.get(name) or 0.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if seconds < 0:
+        raise KeyError(f"--{name.replace('_', '-')} takes seconds (0 or more), not {value!r}")
+    return seconds
 
 
 PLUGIN = conventional(

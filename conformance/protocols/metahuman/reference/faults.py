@@ -233,6 +233,14 @@ SLOW_FIRST_AUDIO = FAULTS.add(
     source="profile timeouts (PROTOCOLS.md §1 transport [default])",
     caught_by=("MH-TIME-001",),
 )
+STALL_S = 3.0  # past the built-in timeouts.stall (2 s)
+STALL_BEFORE_DONE = FAULTS.add(
+    "stall-before-done",
+    f"the last delta of every response is held back {STALL_S:g} s (then sent)",
+    clause="once begun, the answer's deltas keep coming until done, within the profile's timeouts",
+    source="profile timeouts (PROTOCOLS.md §1 transport [default])",
+    caught_by=("MH-TIME-002[*]",),
+)
 
 # --- session, buffer, transcription --------------------------------------------------------
 UPDATED_ID_NOT_UUID = FAULTS.add(

@@ -103,6 +103,7 @@ class ReferenceServer:
         path: str = "socket.io",
         namespace: str = "/",
         slow_first_audio_s: float = 8.0,
+        delta_gap_s: float = 0.0,
     ) -> None:
         self.faults = faults or f.ActiveFaults(f.FAULTS)
         self.variants = variants or v.ActiveVariants(v.VARIANTS)
@@ -125,6 +126,8 @@ class ReferenceServer:
         self.path = path.strip("/")
         self.namespace = namespace
         self.slow_first_audio_s = slow_first_audio_s  # the delay of the slow-first-audio fault
+        # a pause before every delta but the first: a slow server on purpose (`--delta-gap`)
+        self.delta_gap_s = delta_gap_s
         self.sessions: dict[str, Session] = {}
         self.peers: dict[str, _Peer] = {}
         # Sessions killed by the session-crash-on-invalid-base64 fault; empty without it.
@@ -402,6 +405,10 @@ class ReferenceServer:
             )
             if index == 0 and self.faults.active(f.SLOW_FIRST_AUDIO):
                 await asyncio.sleep(self.slow_first_audio_s)
+            if index > 0 and self.delta_gap_s:
+                await asyncio.sleep(self.delta_gap_s)
+            if index == len(deltas) - 1 and self.faults.active(f.STALL_BEFORE_DONE):
+                await asyncio.sleep(f.STALL_S)
             if index == 0 and self.faults.active(f.LATENCY_GROWS_WITH_SESSIONS):
                 over = max(0, len(self.sessions) - f.LOAD_BOUND)
                 await asyncio.sleep(f.LOAD_DELAY_S * over)
