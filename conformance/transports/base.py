@@ -35,6 +35,7 @@ class Mailbox:
         self.received: list[WireEvent] = []
         self._arrived = asyncio.Condition()
         self._last_arrival = 0.0  # loop time of the last received event
+        self.ended = False  # the connection is over: nothing more can arrive
 
     async def wait_for(
         self,
@@ -50,6 +51,7 @@ class Mailbox:
         With `stall`: once the socket has received anything from `after` on, the wait also
         ends when nothing more arrives for `stall` seconds (a stream that stopped), though
         never sooner than `not_before` seconds after it began (a first answer's own timeout).
+        Once the connection has ended (`ended`), nothing more can come: the wait ends at once.
         """
         match = (lambda e: e.event == predicate) if isinstance(predicate, str) else predicate
 
@@ -65,7 +67,7 @@ class Mailbox:
                 if stall is not None and len(self.received) > after:
                     limit = min(limit, max(began + not_before, self._last_arrival + stall))
                 left = limit - loop.time()
-                if left <= 0:
+                if left <= 0 or self.ended:
                     raise TimeoutError
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._arrived.wait(), left)
@@ -76,6 +78,11 @@ class Mailbox:
 
     def sent(self, event: str, args: tuple[Any, ...]) -> None:
         self.transcript.record(self.name, Direction.SENT, event, args)
+
+    async def _end(self, event: str, args: tuple[Any, ...]) -> None:
+        """The connection ended (the transport's own event: a disconnect, a close)."""
+        self.ended = True
+        await self._record(Direction.RECEIVED, event, args)
 
     async def _record(self, direction: Direction, event: str, args: tuple[Any, ...]) -> None:
         wire = self.transcript.record(self.name, direction, event, args)

@@ -100,4 +100,4 @@ class SocketIOPeer(Mailbox):
         await self._record(Direction.RECEIVED, "connect_error", args)
 
     async def _on_disconnect(self, *args: Any) -> None:
-        await self._record(Direction.RECEIVED, "disconnect", args)
+        await self._end("disconnect", args)

@@ -98,7 +98,7 @@ class WebSocketPeer(Mailbox):
                 await self._record(Direction.RECEIVED, event, (payload,))
             elif message.type == aiohttp.WSMsgType.BINARY:
                 await self._record(Direction.RECEIVED, "binary", (message.data,))
-        await self._record(Direction.RECEIVED, "close", (ws.close_code,))
+        await self._end("close", (ws.close_code,))
 
     async def close(self) -> None:
         if self._ws is not None:

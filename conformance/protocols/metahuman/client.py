@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from conformance import audio
+from conformance import audio, schemas
 from conformance.engine.context import Env
 from conformance.engine.model import HarnessError
 from conformance.engine.transcript import WireEvent
 from conformance.fixtures import clip
-from conformance.profiles import merge
+from conformance.profiles import Timeout, merge
 from conformance.protocols.metahuman.events import Event, Role
 from conformance.transports.base import Refused, TransportError
 from conformance.transports.socketio import SocketIOPeer
@@ -180,11 +180,10 @@ class MetaHumanClient:
         answer = await self.answer(
             sender, (Event.SESSION_UPDATED, Event.CUSTOM_ERROR), timeout, after
         )
-        if answer is None and opening and sender.connected:
-            self.env.broke(
-                Event.SESSION_UPDATE,
-                f"the server left a valid opening session.update unanswered for {timeout.cited}",
-            )
+        if opening:
+            broken = _opening_broken(answer, sender.connected, timeout)
+            if broken:
+                self.env.broke(Event.SESSION_UPDATE, broken)
         return answer
 
     def speech(self) -> bytes:
@@ -450,3 +449,22 @@ def _keep_audio(env: Env, turn: Turn) -> None:
             "ms": ms,
         }
     )
+
+
+def _opening_broken(answer: WireEvent | None, connected: bool, timeout: Timeout) -> str:
+    """Why the answer to a valid opening session.update leaves no session to work with ("" when
+    it does): unanswered, the connection dropped, or a session.updated that violates its
+    schema (a custom.error is an answer: a refusal the cases judge)."""
+    if not connected:
+        return "the server dropped the connection on a valid opening session.update"
+    if answer is None:
+        return f"the server left a valid opening session.update unanswered for {timeout.cited}"
+    if answer.event == Event.SESSION_UPDATED:
+        errors = schemas.errors("metahuman", answer.event, answer.payload)
+        if errors:
+            where = errors[0].path or "/"
+            return (
+                "the server answered a valid opening session.update with a malformed "
+                f"session.updated (at {where}: {errors[0].message})"
+            )
+    return ""

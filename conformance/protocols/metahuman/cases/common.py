@@ -8,6 +8,7 @@ from conformance.engine.judging import Validator, shown
 from conformance.engine.transcript import WireEvent
 from conformance.profiles import Profile, Timeout
 from conformance.protocols.metahuman.client import Mode, Turn, run_turn
+from conformance.transports.base import Mailbox
 
 __all__ = [
     "CATALOGUE",
@@ -104,8 +105,21 @@ def joined(ctx: CaseContext, t: Turn) -> None:
         )
 
 
-def arrived(ctx: CaseContext, event: WireEvent | None, awaited: str, timeout: Timeout) -> WireEvent:
-    """The event, or FAILED naming what was awaited and for how long."""
+def arrived(
+    ctx: CaseContext,
+    event: WireEvent | None,
+    awaited: str,
+    timeout: Timeout,
+    peer: Mailbox | None = None,
+) -> WireEvent:
+    """The event, or FAILED naming what was awaited and for how long (or, given the socket it
+    was awaited on, that the connection ended first)."""
+    if event is None and peer is not None and peer.ended:
+        ctx.fail(
+            f"the server ended the {peer.name}'s connection before {awaited} came",
+            expected=awaited,
+            observed=f"the connection ended, no {awaited}",
+        )
     if event is None:
         ctx.fail(
             f"awaited {awaited} within {timeout.cited}; nothing came",

@@ -61,6 +61,7 @@ async def receiver_joins(ctx: CaseContext) -> None:
             await client.configure(sender, client.session_update()),
             Event.SESSION_UPDATED,
             ctx.timeouts.event,
+            sender,
         )
         session_id = str((updated.payload or {}).get("sessionId", ""))
         connection = await client.attempt(Role.RECEIVER, "receiver", session_id)

@@ -6,6 +6,7 @@ import re
 
 from conformance.engine.context import CaseContext, Env
 from conformance.engine.model import Blocked, Level
+from conformance.engine.transcript import WireEvent
 from conformance.fixtures import clip
 from conformance.protocols.metahuman.cases.common import (
     CATALOGUE,
@@ -27,6 +28,30 @@ from conformance.protocols.metahuman.events import Event, Role
 SESSION = CATALOGUE.area("session", source=f"{SEED_OPERATIONS}: RECEIVE session.updated")
 
 
+async def _opening(ctx: CaseContext) -> WireEvent | None:
+    """The answer to the profile's opening session.update: the base turn's; or, when an earlier
+    exchange found the server breaking it (so the turn is BLOCKED), an exchange of this case's
+    own, since these cases judge that very answer."""
+    try:
+        return (await base_turn(ctx)).updated
+    except Blocked:
+        if Event.SESSION_UPDATE not in ctx.broken:
+            raise
+    async with MetaHumanClient(ctx) as client:
+        sender = await client.connect(Role.SENDER, "sender")
+        after = len(sender.received)
+        await sender.emit(Event.SESSION_UPDATE, client.session_update())
+        wanted = (Event.SESSION_UPDATED, Event.CUSTOM_ERROR)
+        answer = await client.answer(sender, wanted, ctx.timeouts.event, after)
+        if answer is None and sender.ended:
+            ctx.fail(
+                "the server dropped the connection on a valid opening session.update",
+                expected=f"session.updated within {ctx.timeouts.event.cited}",
+                observed="the connection ended, no answer",
+            )
+        return answer
+
+
 @SESSION.case(
     "MH-SES-001",
     title="session.update is answered with session.updated",
@@ -34,25 +59,14 @@ SESSION = CATALOGUE.area("session", source=f"{SEED_OPERATIONS}: RECEIVE session.
     level=Level.MUST,
 )
 async def updated_arrives(ctx: CaseContext) -> None:
-    try:
-        t = await base_turn(ctx)
-    except Blocked:
-        # The exchange that found the server silent broke this very clause: judged, not blocked.
-        why = ctx.broken.get(Event.SESSION_UPDATE)
-        if why is None:
-            raise
-        ctx.fail(
-            why,
-            expected=f"session.updated within {ctx.timeouts.event.cited}",
-            observed="no answer to a valid session.update",
-        )
-    if t.updated is not None and t.updated.event == Event.CUSTOM_ERROR:
+    updated = await _opening(ctx)
+    if updated is not None and updated.event == Event.CUSTOM_ERROR:
         ctx.fail(
             "the profile's session.update was refused with custom.error",
             expected=Event.SESSION_UPDATED,
-            observed=f"custom.error {shown(t.updated.payload)}",
+            observed=f"custom.error {shown(updated.payload)}",
         )
-    arrived(ctx, t.updated, Event.SESSION_UPDATED, ctx.timeouts.event)
+    arrived(ctx, updated, Event.SESSION_UPDATED, ctx.timeouts.event)
 
 
 @SESSION.case(
@@ -63,8 +77,7 @@ async def updated_arrives(ctx: CaseContext) -> None:
     source=f"{SEED_EXAMPLES}: session.updated",
 )
 async def updated_payload(ctx: CaseContext) -> None:
-    t = await base_turn(ctx)
-    updated = arrived(ctx, t.updated, Event.SESSION_UPDATED, ctx.timeouts.event)
+    updated = arrived(ctx, await _opening(ctx), Event.SESSION_UPDATED, ctx.timeouts.event)
     valid(ctx, Event.SESSION_UPDATED, updated.payload)
 
 
