@@ -8,12 +8,15 @@ same thing in every mode.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
 from conformance import protocols
 from conformance.embedded import EmbeddedServer
+from conformance.engine.context import Env, Recorder
+from conformance.engine.model import HarnessError
 from conformance.hosting import reachable
 from conformance.profiles import Profile, ProfileError, load_profile, profile_protocol, profile_url
 
@@ -47,11 +50,13 @@ class Target:
         profile: Path | None = None,
         report_dir: Path = Path("reports"),
         embedded: bool = True,
+        preflight: bool = True,
     ) -> Target:
         """The target of these flags. With no URL (neither given nor in the profile) the
         embedded reference server is started, and its own readings of open points are pinned;
         `embedded=False` refuses that instead (a Locust worker needs a real host). A server
-        that cannot be reached is refused at once, naming why."""
+        that cannot be reached, or that refuses the profile's credentials (the plug-in's
+        preflight; `preflight=False` skips it), is refused at once, naming why."""
         try:
             name = profile_protocol(profile, protocol=protocol, known=protocols.names())
             url = url or profile_url(profile)
@@ -75,6 +80,9 @@ class Target:
         problem = reachable(url, loaded.timeouts.connect)
         if problem is not None:
             raise TargetError(f"unreachable target: {problem}")
+        problem = _preflight(plugin, url, loaded, report_dir) if preflight else None
+        if problem is not None:
+            raise TargetError(f"{problem} ({loaded.source})")
         return cls(plugin=plugin, profile=loaded, url=url, report_dir=report_dir)
 
     def describe(self) -> str:
@@ -97,3 +105,20 @@ class Target:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _preflight(
+    plugin: protocols.ProtocolPlugin, url: str, profile: Profile, report_dir: Path
+) -> str | None:
+    """The plug-in's check that the profile can reach the server at all (its credentials); a
+    harness or network failure here is left for the cases to meet and report."""
+    env = Env(url=url, profile=profile, recorder=Recorder(), report_dir=report_dir)
+
+    async def check() -> str | None:
+        async with asyncio.timeout(profile.timeouts.connect + profile.timeouts.event):
+            return await plugin.preflight(env)
+
+    try:
+        return asyncio.run(check())
+    except (HarnessError, TimeoutError, OSError):
+        return None

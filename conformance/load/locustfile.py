@@ -83,6 +83,8 @@ def _target(environment: Environment) -> Target:
                 profile=Path(options.conformance_profile) if options.conformance_profile else None,
                 report_dir=Path(os.getcwd()),
                 embedded=False,
+                # no asyncio outside the loop thread under gevent's patching (bridge.py)
+                preflight=False,
             )
         except TargetError as exc:
             raise ValueError(f"{exc} (give the server with --host)") from None

@@ -127,6 +127,9 @@ class ProtocolPlugin:
     # what `conformance load` and the Locust users play: the scripted session and turn, judged
     # by the catalogue's own per-turn cases (conformance/protocols/load.py)
     load_script: Callable[[], LoadScript]
+    # before a run against a URL: why the profile cannot reach the server (credentials it
+    # lacks or the server refuses: the profile key to set), or None; never a verdict
+    preflight: Callable[[Env], Awaitable[str | None]]
 
 
 @cache
@@ -156,6 +159,12 @@ def conventional(
         replayed: str | None = await entry("fuzzcases", "replay")(finding, env)
         return replayed
 
+    async def preflight(env: Env) -> str | None:
+        # optional: a protocol without credentials has nothing to check first
+        check = getattr(importlib.import_module(f"{package}.client"), "preflight", None)
+        problem: str | None = await check(env) if check is not None else None
+        return problem
+
     return ProtocolPlugin(
         name=name,
         title=title,
@@ -172,6 +181,7 @@ def conventional(
         fuzz_catalogue=lambda: list(entry("fuzzcases", "FUZZ_CATALOGUE")),
         replay=replay,
         load_script=lambda: entry("load", "SCRIPT"),
+        preflight=preflight,
     )
 
 

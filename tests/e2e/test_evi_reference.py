@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
+import aiohttp
 import pytest
 
 from conformance import audio, schemas
@@ -638,7 +639,16 @@ async def _own_error_codes(evi: Evi) -> None:
     assert (error["code"], error["slug"]) == OWN_CODES["invalid_json"]
 
 
+async def _any_key(evi: Evi) -> None:
+    socket = await evi.connect(auth=False, api_key="a-key-it-never-issued")
+    assert await socket.wait("chat_metadata")
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await evi.connect(auth=False)  # no credentials at all: still refused
+    assert refused.value.status == 401
+
+
 VARIANT_CHECKS: dict[str, VariantCheck] = {
+    "any-key": _any_key,
     "whole-wav-chunks": _whole_wav_chunks,
     "turn-wide-audio-index": _turn_wide_audio_index,
     "unrelated-audio-ids": _unrelated_audio_ids,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from conformance import audio
+from conformance import audio, schemas
 from conformance.engine.context import Env
 from conformance.engine.model import Blocked, HarnessError
 from conformance.engine.transcript import WireEvent
@@ -249,9 +249,13 @@ class EviClient:
             why = f"nothing came within {self.env.timeouts.event.cited}"
         elif chat.first.event == "close":
             why = "the socket closed before any message"
+        elif chat.first.event != Server.CHAT_METADATA:
+            why = f"its first message was {chat.first.event}"
+        elif problems := schemas.errors("evi", chat.first.event, chat.first.payload):
+            why = f"its chat_metadata violates its schema ({problems[0]})"
         else:
             return chat
-        self.env.broke(CHAT, f"a chat with the profile's credentials got no chat_metadata: {why}")
+        self.env.broke(CHAT, f"a chat with the profile's credentials did not open: {why}")
         raise Blocked(self.env.broken[CHAT])
 
     # --- sending -------------------------------------------------------------------------------
@@ -620,4 +624,25 @@ def _final(event: WireEvent) -> bool:
         event.event == Server.USER_MESSAGE
         and isinstance(payload, Mapping)
         and payload.get("interim") is not True
+    )
+
+
+async def preflight(env: Env) -> str | None:
+    """A chat with the profile's credentials, before the run: refused on the upgrade with
+    HTTP 401 or 403, the profile's credentials (or their absence) are the user's to fix, not
+    the server's failure (PROTOCOLS.md §3, credentials), so the run says which key to set."""
+    async with EviClient(env) as client:
+        creds = client.credentials()
+        chat = await client.attempt("preflight", credentials=creds)
+    status = (chat.refusal or {}).get("status") if chat.peer is None else None
+    if status not in (401, 403):
+        return None
+    if creds.label == "no credentials":
+        return (
+            f"the server refuses a chat socket without credentials (HTTP {status}): set "
+            "auth.api_key (or auth.access_token) in the profile"
+        )
+    return (
+        f"the server refuses the profile's credentials ({creds.label}, HTTP {status}): check "
+        "auth.api_key / auth.access_token in the profile"
     )

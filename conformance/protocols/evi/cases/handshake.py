@@ -157,18 +157,28 @@ async def refused_without_credentials(ctx: CaseContext) -> None:
 @HANDSHAKE.case(
     "EVI-HS-003",
     title="No chat with credentials the server never issued",
-    clause="A socket presenting an api_key or access_token the server does not know is refused.",
+    clause="A socket presenting an api_key or access_token the server does not know is refused "
+    "(where the profile says the server verifies credentials: auth.verifies).",
     level=Level.MUST,
+    source=f"{WIRE}; {OPEN} whether a server verifies keys (PROTOCOLS.md §3, credentials)",
 )
 async def refused_wrong_credentials(ctx: CaseContext) -> None:
     _needs_credentials(ctx)
     attempts = await _attempts(ctx)
+    verifies = ctx.profile.section("auth").get("verifies") is True
     for form in ("wrong-api-key", "wrong-access-token"):
         ctx.check(
             attempts[form].refused,
-            f"a socket with a wrong {attempts[form].credentials} was not refused",
+            f"a socket with a wrong {attempts[form].credentials} was not refused"
+            + (
+                ""
+                if verifies
+                else " (a server that takes any key breaks no wire rule; set auth.verifies: "
+                "true in the profile to require it)"
+            ),
             expected="HTTP 401 on the upgrade, or an error and the close",
             observed=attempts[form].observed(),
+            level=None if verifies else Level.MAY,
         )
 
 
@@ -243,7 +253,8 @@ async def unknown_config_refused(ctx: CaseContext) -> None:
 
 async def _opened(ctx: CaseContext) -> list[Chat]:
     """The chats of the shared exchanges: each must open with chat_metadata. A chat the server
-    refused, closed or left silent broke this very clause: judged, not blocked."""
+    refused, closed, left silent or opened with a malformed or other first message broke this
+    very clause, so the exchanges were BLOCKED: judged on a chat of this case's own."""
     try:
         text = await played(ctx, "text")
         said = await played(ctx, "assistant-input")
@@ -251,7 +262,11 @@ async def _opened(ctx: CaseContext) -> list[Chat]:
         why = ctx.broken.get(CHAT)
         if why is None:
             raise
-        ctx.fail(why, expected="chat_metadata first", observed="no chat_metadata")
+        async with EviClient(ctx) as client:
+            chat = await client.attempt("chat")
+        if chat.first is None or chat.first.event == "close":
+            ctx.fail(why, expected="chat_metadata first", observed="no chat_metadata")
+        return [chat]
     return [text.chat, text.bystander, said.chat]
 
 

@@ -38,6 +38,16 @@ OWN_CODES: Final = MappingProxyType(
     }
 )
 
+# --- credentials ---------------------------------------------------------------------------------
+ANY_KEY = VARIANTS.add(
+    "any-key",
+    "any non-empty api_key or access_token opens a chat (none is still refused), as a "
+    "compatible server in development often does",
+    open_point="PROTOCOLS.md §3 credentials: [open] whether a server verifies keys against "
+    "anything",
+    profile=_profile(),  # auth.verifies stays null: an unknown key taken is INFORMATIONAL
+)
+
 # --- audio_output ------------------------------------------------------------------------------
 WHOLE_WAV_CHUNKS = VARIANTS.add(
     "whole-wav-chunks",
