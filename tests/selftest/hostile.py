@@ -1,4 +1,5 @@
-"""Small hostile MetaHuman servers: what a broken build looks like from the suite's side.
+"""Small hostile servers (MetaHuman, and one EVI): what a broken build looks like from the
+suite's side.
 
 Each is a few lines of python-socketio; the selftests run the whole catalogue against them
 with the built-in profile, as a CI gate pointed at a broken build would, and require FAILED
@@ -9,15 +10,17 @@ verdicts naming the clause, exit 1, the reports, and an end within a minute.
 from __future__ import annotations
 
 import asyncio
+import base64
+import os
 import sys
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import socketio
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
-__all__ = ["HOSTILE"]
+__all__ = ["CHILD_ONLY", "HOSTILE"]
 
 
 def _server() -> tuple[socketio.AsyncServer, web.Application]:
@@ -86,11 +89,63 @@ def never_done() -> web.Application:
     return app
 
 
+def drops() -> web.Application:
+    """Takes the connection, then drops it on the first event the client sends."""
+    server, app = _server()
+
+    @server.on("*")  # type: ignore[untyped-decorator]
+    async def anything(event: str, sid: str, *args: Any) -> None:
+        await server.disconnect(sid)
+
+    return app
+
+
+def evi_malformed() -> web.Application:
+    """An EVI chat socket that opens with a malformed chat_metadata and answers every message
+    with a malformed assistant_message (the right `type`, the wrong fields)."""
+
+    async def chat(request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_json({"type": "chat_metadata", "chat_id": 42, "chat_group_id": None})
+        async for message in socket:
+            if message.type is not WSMsgType.TEXT:
+                break
+            await socket.send_json({"type": "assistant_message", "message": "not an object"})
+        return socket
+
+    app = web.Application()
+    app.router.add_get("/v0/evi/chat", chat)
+    return app
+
+
+def dying() -> web.Application:
+    """The reference, but its process dies on a chunk that is not base64 (as a server whose
+    decoder crashes takes its process along). Only ever served as a child process."""
+    from conformance.protocols.metahuman.reference.server import ReferenceServer
+
+    class Dying(ReferenceServer):
+        async def _append(self, sid: str, peer: Any, *args: Any) -> None:
+            chunk = args[0] if args else None
+            if isinstance(chunk, str) and chunk:
+                try:
+                    base64.b64decode(chunk, validate=True)
+                except ValueError:
+                    os._exit(3)
+            await super()._append(sid, peer, *args)
+
+    return Dying().attach(web.Application())
+
+
 HOSTILE: dict[str, Callable[[], web.Application]] = {
     "silent": silent,
     "garbage": garbage,
     "never-done": never_done,
+    "drops": drops,
+    "evi-malformed": evi_malformed,
 }
+# served as a child process only (`python -m tests.selftest.hostile NAME`): it ends its process
+CHILD_ONLY: dict[str, Callable[[], web.Application]] = {"dying": dying}
 
 
 if __name__ == "__main__":  # pragma: no cover - a tool for measuring by hand
@@ -98,6 +153,9 @@ if __name__ == "__main__":  # pragma: no cover - a tool for measuring by hand
 
     asyncio.run(
         serve_until_stopped(
-            HOSTILE[sys.argv[1]](), "127.0.0.1", 0, lambda url: print(url, flush=True)
+            {**HOSTILE, **CHILD_ONLY}[sys.argv[1]](),
+            "127.0.0.1",
+            0,
+            lambda url: print(url, flush=True),
         )
     )

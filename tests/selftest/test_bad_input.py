@@ -21,7 +21,7 @@ from aiohttp import web
 from conformance import protocols
 from conformance.embedded import EmbeddedServer
 from tests.selftest import hostile
-from tests.selftest.runs import Matrices, Run, conformance
+from tests.selftest.runs import Matrices, Run, conformance, said
 
 
 @pytest.mark.parametrize(
@@ -70,6 +70,53 @@ def test_unreachable_url(tmp_path: Path) -> None:
 
 
 @pytest.fixture
+def evi_reference() -> Any:
+    """An EVI reference server (it requires a key), or one serving variants, by URL."""
+    servers: list[EmbeddedServer] = []
+
+    def start(*variants: str) -> str:
+        servers.append(EmbeddedServer.reference("evi", variants=variants))
+        return servers[-1].start()
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def test_a_server_refusing_no_credentials_asks_for_the_profile_key(
+    tmp_path: Path, evi_reference: Any
+) -> None:
+    """An EVI server that requires a key, run with the built-in profile (no credentials): exit 2
+    with one line naming the profile key to set, no case FAILED (the server is right)."""
+    run = conformance(tmp_path, "--protocol", "evi", "--url", evi_reference())
+    assert run.code == 2, run.stdout[-2000:]
+    assert run.stderr.count("\n") == 1, run.stderr
+    assert "set auth.api_key (or auth.access_token) in the profile" in run.stderr
+    assert not (run.report_dir / "report.json").exists()
+
+
+def test_a_server_taking_any_key_is_not_failed(tmp_path: Path, evi_reference: Any) -> None:
+    """An EVI server that takes any non-empty key (a key it never issued opens a chat): with a
+    profile giving a key, its handshake cases pass, the unknown key taken is INFORMATIONAL
+    (the profile does not say it verifies keys), and with auth.verifies it is FAILED."""
+    url = evi_reference("any-key")
+    profile = tmp_path / "evi.yaml"
+    profile.write_text("protocol: evi\nauth: {api_key: a-key-of-my-own}\n")
+    run = conformance(
+        tmp_path / "open", "--url", url, "--profile", str(profile), "--case", "EVI-HS-*"
+    )
+    assert run.code == 0, run.stdout[-3000:]
+    assert run.verdicts()["EVI-HS-003"] == "INFORMATIONAL", run.verdicts()
+    assert "FAILED" not in run.verdicts().values()
+    profile.write_text("protocol: evi\nauth: {api_key: a-key-of-my-own, verifies: true}\n")
+    strict = conformance(
+        tmp_path / "verifies", "--url", url, "--profile", str(profile), "--case", "EVI-HS-003"
+    )
+    assert strict.code == 1, strict.stdout[-3000:]
+    assert strict.verdicts() == {"EVI-HS-003": "FAILED"}
+
+
+@pytest.fixture
 def serving() -> Any:
     servers: list[EmbeddedServer] = []
 
@@ -96,7 +143,8 @@ def _hostile(root: Path, key: str) -> tuple[Run, ...]:
             ["--protocol", "chatmode"],
         )
     else:
-        server, args = EmbeddedServer(hostile.HOSTILE[key]()), []
+        server = EmbeddedServer(hostile.HOSTILE[key]())
+        args = ["--protocol", "evi"] if key.startswith("evi-") else []
     url = server.start()
     try:
         return (conformance(root, "--url", url, *args, timeout=ENDED_ON_ITS_OWN_S),)
@@ -126,7 +174,10 @@ def test_silent_server(key: str, matrices: Matrices) -> None:
     """A server that never answers: FAILED naming the awaited event, the rest BLOCKED by it."""
     run, cases = _against(matrices, key)
     assert cases["MH-SES-001"]["verdict"] == "FAILED"
-    assert "session.update unanswered for 3 s" in cases["MH-SES-001"]["message"]
+    # its own wait, or one that ran beside it (cases run side by side): the event and timeout
+    message = cases["MH-SES-001"]["message"]
+    assert "session.update" in message, message
+    assert "3 s (timeouts.event)" in message, message
     assert cases["MH-ERR-002"]["verdict"] == "FAILED"
     assert "awaited custom.error" in cases["MH-ERR-002"]["message"]
     blocked = [c for c in cases.values() if c["verdict"] == "BLOCKED"]
@@ -139,28 +190,35 @@ def test_silent_server(key: str, matrices: Matrices) -> None:
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("key", ["garbage"])
 def test_garbage_server(key: str, matrices: Matrices) -> None:
-    """Wrong types and payloads that are not objects are FAILED with the schema path."""
+    """Wrong types and payloads that are not objects: the malformed session.updated is FAILED
+    with its schema path, and the exchanges that need a session are BLOCKED naming it (a
+    session opened with a malformed answer is broken like one left unanswered)."""
     _, cases = _against(matrices, key)
     assert cases["MH-SES-002"]["verdict"] == "FAILED"
     assert (
         "at /sessionId" in cases["MH-SES-002"]["message"]
         or "at /success" in cases["MH-SES-002"]["message"]
     )
-    assert cases["MH-BUF-002"]["verdict"] == "FAILED"
-    assert "at /" in cases["MH-BUF-002"]["message"]
-    assert cases["MH-STT-002"]["verdict"] == "FAILED"
+    for needing in ("MH-BUF-002", "MH-STT-002", "MH-DELTA-002[chain-base64-ordered]"):
+        assert cases[needing]["verdict"] == "BLOCKED", cases[needing]
+        assert "malformed session.updated" in cases[needing]["message"]
 
 
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("key", ["never-done"])
 def test_server_that_never_sends_done(key: str, matrices: Matrices) -> None:
-    """A stream that stalls without `done` ends after timeouts.stall, FAILED per TTS mode."""
+    """A stream that stalls without `done` ends after timeouts.stall: FAILED per TTS mode on
+    the timing clause, naming the timeout and what had arrived; the structural clauses of that
+    stream are BLOCKED (a stalled stream is no evidence against its ids or totals)."""
     _, cases = _against(matrices, key)
     for mode in ("single-base64-ordered", "stream-binary-unordered"):
-        case = cases[f"MH-DELTA-004[{mode}]"]
+        case = cases[f"MH-TIME-002[{mode}]"]
         assert case["verdict"] == "FAILED", case
-        assert "never ended" in case["message"]
-        assert "timeouts.stall" in case["message"]
+        assert "no delta for 2 s (timeouts.stall) after 2, none with done true" in case["message"]
+        for structural in ("MH-DELTA-002", "MH-DELTA-004"):
+            blocked = cases[f"{structural}[{mode}]"]
+            assert blocked["verdict"] == "BLOCKED", blocked
+            assert f"MH-TIME-002[{mode}]" in blocked["message"]
 
 
 @pytest.mark.timeout(600)
@@ -170,6 +228,51 @@ def test_chat_mode_server_without_type(key: str, matrices: Matrices) -> None:
     _, cases = _against(matrices, key)
     assert cases["CM-TXT-002"]["verdict"] == "FAILED"
     assert "'type' is a required property" in cases["CM-TXT-002"]["message"]
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("key", ["drops"])
+def test_server_that_drops_the_connection(key: str, matrices: Matrices) -> None:
+    """A server that drops the connection on the first event: FAILED naming the drop, and the
+    exchanges that need a session BLOCKED by it rather than each trying again."""
+    run, cases = _against(matrices, key)
+    failed = [c for c in cases.values() if c["verdict"] == "FAILED"]
+    assert failed, run.stdout[-2000:]
+    message = cases["MH-SES-001"]["message"]
+    assert cases["MH-SES-001"]["verdict"] == "FAILED", cases["MH-SES-001"]
+    assert "dropped" in message or "disconnect" in message or "unanswered" in message, message
+    blocked = [c for c in cases.values() if c["verdict"] == "BLOCKED"]
+    assert len(blocked) > len(cases) // 2, [c["message"] for c in blocked[:3]]
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("key", ["evi-malformed"])
+def test_evi_server_answering_malformed_messages(key: str, matrices: Matrices) -> None:
+    """An EVI server whose every message is malformed: FAILED on the message's schema (its
+    path named), the exchanges that need a chat BLOCKED by the malformed opening."""
+    run, cases = _against(matrices, key)
+    assert cases["EVI-META-002"]["verdict"] == "FAILED", cases["EVI-META-002"]
+    assert "violates its schema at /chat_" in cases["EVI-META-002"]["message"]
+    blocked = [c for c in cases.values() if c["verdict"] == "BLOCKED"]
+    assert blocked, run.stdout[-2000:]
+
+
+def test_a_slow_server_breaks_timing_clauses_only(tmp_path: Path) -> None:
+    """The reference slowed on purpose past timeouts.stall (`--delta-gap 2.5`, the built-in
+    stall is 2 s): its streams break the timing clause MH-TIME-002, naming the timeout and what
+    had arrived, and no structural clause is FAILED (they are BLOCKED for those streams)."""
+    server = EmbeddedServer.reference("metahuman", delta_gap="2.5")
+    url = server.start()
+    try:
+        run = conformance(tmp_path, "--url", url, "--case", "MH-DELTA-*", "--case", "MH-TIME-*")
+    finally:
+        server.stop()
+    assert run.code == 1, run.stdout[-3000:]
+    failed = {i for i, v in run.verdicts().items() if v == "FAILED"}
+    assert failed, run.stdout[-3000:]
+    assert all(i.startswith("MH-TIME-002[") for i in failed), sorted(failed)
+    timing = next(c for c in run.report["cases"] if c["id"] in failed)
+    assert "no delta for 2 s (timeouts.stall) after 1" in timing["message"], timing["message"]
 
 
 def test_run_budget_ends_the_run_with_reports(tmp_path: Path, serving: Any) -> None:
@@ -198,7 +301,9 @@ def test_ctrl_c_writes_the_reports(tmp_path: Path, serving: Any, stop: signal.Si
         cwd=tmp_path,
     )
     deadline = time.monotonic() + 60
-    time.sleep(6)  # into the catalogue: the first cases have verdicts, most do not
+    # into the catalogue: collected (pytest says so), its cases under way
+    assert child.stdout is not None
+    assert said(child.stdout, " items", 60), "the run never began"
     child.send_signal(stop)
     out, err = child.communicate(timeout=max(1.0, deadline - time.monotonic()))
     assert child.returncode == 130, out[-2000:] + err[-2000:]
