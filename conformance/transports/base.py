@@ -81,12 +81,16 @@ class Mailbox:
 
     async def _end(self, event: str, args: tuple[Any, ...]) -> None:
         """The connection ended (the transport's own event: a disconnect, a close)."""
-        self.ended = True
-        await self._record(Direction.RECEIVED, event, args)
+        await self._record(Direction.RECEIVED, event, args, ending=True)
 
-    async def _record(self, direction: Direction, event: str, args: tuple[Any, ...]) -> None:
+    async def _record(
+        self, direction: Direction, event: str, args: tuple[Any, ...], *, ending: bool = False
+    ) -> None:
         wire = self.transcript.record(self.name, direction, event, args)
         async with self._arrived:
             self._last_arrival = asyncio.get_running_loop().time()
             self.received.append(wire)
+            # with the event it ends on, under the same lock: a waiter never sees the end
+            # without the event (it would give up on a close it was waiting for)
+            self.ended = self.ended or ending
             self._arrived.notify_all()
