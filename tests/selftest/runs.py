@@ -54,10 +54,10 @@ def conformance_command(tmp_path: Path, command: str, *args: str, timeout: float
 
 
 # The reference servers of the matrix cells run in this test process (one GIL), three cells at
-# a time: each cell's run takes its cases one at a time, not the built-in four, so the servers'
-# own timers (EVI's 1 s inactivity timeout, the load faults' overlapping sessions) are not
-# starved into lateness (seen in CI with two at a time). The runs of tests/selftest/test_run.py
-# and the e2e tests keep the built-in four.
+# a time: each cell's run takes its cases one at a time, not the built-in four, so the cells
+# load the machine as they did before cases ran side by side (with two, CI once saw a load
+# fault's sessions fail to overlap). The runs of tests/selftest/test_run.py, the hostile
+# servers and the e2e tests keep the built-in four.
 CELL_CONCURRENCY = 1
 
 
